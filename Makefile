@@ -1,0 +1,55 @@
+# The two commands: `make run` (the app with the demo study) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# The suite runs on PostgreSQL and Redis; override these for other servers.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/triangulate
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export DEBUG ?= 1
+
+.PHONY: run test install install-dev lint format chromium screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed
+	$(BIN)/python bin/run-demo
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium (apt-get install chromium) to run the browser tests."; fi; \
+	fi
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(VENV)/.installed-dev chromium lint
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+	@echo "== the embedded default: SQLite, no Redis =="
+	DATABASE_URL= REDIS_URL= CELERY_BROKER_URL= $(BIN)/pytest -m "not integration and not browser" -q
+
+screenshots: $(VENV)/.installed-dev chromium
+	$(BIN)/python bin/screenshots
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

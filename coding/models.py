@@ -1,0 +1,230 @@
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+colour_validator = RegexValidator(
+    r"^#[0-9a-f]{6}$", "Give the colour as # and six lowercase hexadecimal digits, e.g. #1d5c8a."
+)
+
+
+class Codebook(models.Model):
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="codebook")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Codebook of {self.project}"
+
+    def tree(self, *, include_archived=False):
+        """Codes in depth-first order, each with `depth` set; one query."""
+        codes = self.codes.all() if include_archived else self.codes.filter(archived=False)
+        children: dict[int | None, list[Code]] = {}
+        for code in codes.order_by("position", "name", "pk"):
+            children.setdefault(code.parent_id, []).append(code)
+        ordered: list[Code] = []
+
+        def walk(parent_id, depth):
+            for code in children.get(parent_id, []):
+                code.depth = depth
+                ordered.append(code)
+                walk(code.pk, depth + 1)
+
+        walk(None, 0)
+        return ordered
+
+
+class Code(models.Model):
+    codebook = models.ForeignKey(Codebook, on_delete=models.CASCADE, related_name="codes")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Stored once, never regenerated: REFI-QDA exchange and past reports rely on it.
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    definition = models.TextField(blank=True)
+    inclusion = models.TextField("inclusion criteria", blank=True)
+    exclusion = models.TextField("exclusion criteria", blank=True)
+    example = models.TextField(blank=True)
+    colour = models.CharField(max_length=7, default="#1d5c8a", validators=[colour_validator])
+    shortcut = models.CharField(max_length=1, blank=True)
+    is_codable = models.BooleanField(default=True)
+    archived = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["codebook", "position", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["codebook", "shortcut"],
+                condition=~models.Q(shortcut=""),
+                name="one_code_per_shortcut",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.parent_id is None:
+            return
+        if self.parent.codebook_id != self.codebook_id:
+            raise ValidationError({"parent": "The parent code belongs to another codebook."})
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A code cannot sit inside itself."})
+            ancestor = ancestor.parent
+
+    @property
+    def path(self) -> str:
+        names = []
+        code = self
+        while code is not None:
+            names.append(code.name)
+            code = code.parent
+        return "/".join(reversed(names))
+
+
+class Excerpt(models.Model):
+    """A span [start, end) of one fieldnote's text, by one coder, carrying one or more codes.
+
+    Offsets are Unicode code points of the fieldnote's stored NFC text. `check_invariants` is the
+    one place the span and code rules are enforced; `save` and the coding services call it.
+    """
+
+    fieldnote = models.ForeignKey("fieldnotes.Fieldnote", on_delete=models.PROTECT, related_name="excerpts")
+    coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="excerpts")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    memo = models.TextField(blank=True)
+    unsure = models.BooleanField(default=False)
+    codes = models.ManyToManyField(Code, through="ExcerptCode", related_name="excerpts")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["fieldnote", "start", "end", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(start__gte=0), name="excerpt_start_not_negative"),
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="excerpt_not_empty"),
+        ]
+        indexes = [models.Index(fields=["fieldnote", "coder", "start"])]
+
+    def __str__(self):
+        return f"{self.fieldnote_id}[{self.start}:{self.end}] by {self.coder_id}"
+
+    @property
+    def text(self) -> str:
+        return self.fieldnote.text[self.start : self.end]
+
+    def check_invariants(self, codes=()):
+        length = len(self.fieldnote.text)
+        if not (0 <= self.start < self.end <= length):
+            raise ValidationError(
+                f"An excerpt must satisfy 0 <= start < end <= {length} (the text's length); "
+                f"got start={self.start}, end={self.end}."
+            )
+        project_id = self.fieldnote.meeting.project_id
+        for code in codes:
+            check_code_in_project(code, project_id)
+        if len({code.pk for code in codes}) != len(codes):
+            raise ValidationError("A code can be applied to an excerpt only once.")
+
+    def save(self, *args, **kwargs):
+        self.check_invariants()
+        super().save(*args, **kwargs)
+
+
+def check_code_in_project(code, project_id):
+    if code.codebook.project_id != project_id:
+        raise ValidationError(f"The code {code.name!r} belongs to another project's codebook.")
+
+
+class ExcerptCode(models.Model):
+    excerpt = models.ForeignKey(Excerpt, on_delete=models.CASCADE, related_name="excerpt_codes")
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="excerpt_codes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["excerpt", "code"], name="code_once_per_excerpt"),
+        ]
+
+    def save(self, *args, **kwargs):
+        check_code_in_project(self.code, self.excerpt.fieldnote.meeting.project_id)
+        super().save(*args, **kwargs)
+
+
+class CodingRound(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        REVEALED = "revealed", "Revealed"
+        CLOSED = "closed", "Closed"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="coding_rounds")
+    name = models.CharField(max_length=200)
+    fieldnotes = models.ManyToManyField("fieldnotes.Fieldnote", related_name="coding_rounds")
+    coders = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="coding_rounds")
+    blind = models.BooleanField(default=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    due_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "-created_at", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def hides_work(self) -> bool:
+        return self.blind and self.state == self.State.OPEN
+
+
+class AgreementReport(models.Model):
+    class Kind(models.TextChoices):
+        CODERS = "coders", "Coders on the same fieldnote"
+        OBSERVERS = "observers", "Observers of the same meeting"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="agreement_reports")
+    coding_round = models.ForeignKey(
+        CodingRound, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    parameters = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    results = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["project", "-created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__gte=0.0, progress__lte=1.0), name="report_progress_in_unit_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} report {self.pk}"

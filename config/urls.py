@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", include("projects.urls")),
+    path("projects/<int:project_id>/meetings/", include("meetings.urls")),
+    path("projects/<int:project_id>/fieldnotes/", include("fieldnotes.urls")),
+    path("projects/<int:project_id>/", include("coding.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

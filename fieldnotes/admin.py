@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from .models import Fieldnote, Observer
+
+
+@admin.register(Observer)
+class ObserverAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "user"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(Fieldnote)
+class FieldnoteAdmin(admin.ModelAdmin):
+    list_display = ["title", "meeting", "observer", "version", "source_format", "created_at"]
+    list_filter = ["source_format"]
+    raw_id_fields = ["meeting", "observer", "previous_version", "created_by"]
+    readonly_fields = ["created_at"]

@@ -1,0 +1,88 @@
+"""Who may do what. The one table of permissions, and one fetch helper per model.
+
+Each helper returns the object when the user may act on it, raises Http404 when the user is not a
+member of its project (outsiders must not learn that it exists), and raises PermissionDenied when
+the user is a member whose role does not allow the action. docs/permissions.md shows this table;
+tests/test_permissions_doc.py keeps the two the same.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Project, Role
+
+PI, CODER, OBSERVER, LAY = Role.PI, Role.CODER, Role.OBSERVER, Role.LAY
+RESEARCHERS = frozenset({PI, CODER, OBSERVER})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view_project": frozenset({PI, CODER, OBSERVER, LAY}),
+    "view_meetings": RESEARCHERS,
+    "read_fieldnotes": RESEARCHERS,
+    "read_own_fieldnotes": frozenset({PI, CODER, OBSERVER, LAY}),
+    "view_codebook": RESEARCHERS,
+    "view_members": RESEARCHERS,
+    "manage_members": frozenset({PI}),
+    "manage_meetings": frozenset({PI}),
+}
+
+
+def can(role: str | None, action: str) -> bool:
+    return role in PERMISSIONS[action]
+
+
+def _require(role: str, action: str) -> None:
+    if not can(role, action):
+        raise PermissionDenied(f"Your role in this project does not allow this ({action}).")
+
+
+def get_project_for(user, project_id: int, need: str = "view_project") -> Project:
+    """The project with `role` set to the user's role in it."""
+    project = Project.objects.for_user(user).filter(pk=project_id).first()
+    if project is None:
+        raise Http404("No such project.")
+    _require(project.role, need)
+    return project
+
+
+def get_meeting_for(user, project_id: int, meeting_id: int, need: str = "view_meetings"):
+    from meetings.models import Meeting
+
+    project = get_project_for(user, project_id)
+    meeting = Meeting.objects.filter(project=project, pk=meeting_id).first()
+    if meeting is None:
+        raise Http404("No such meeting.")
+    _require(project.role, need)
+    meeting.project = project
+    return meeting
+
+
+def get_fieldnote_for(user, project_id: int, fieldnote_id: int, need: str = "read_fieldnotes"):
+    """A fieldnote; lay members may read only the ones they wrote themselves."""
+    from fieldnotes.models import Fieldnote
+
+    project = get_project_for(user, project_id)
+    fieldnote = (
+        Fieldnote.objects.in_project(project)
+        .select_related("meeting", "observer")
+        .filter(pk=fieldnote_id)
+        .first()
+    )
+    if fieldnote is None:
+        raise Http404("No such fieldnote.")
+    if need == "read_fieldnotes" and not can(project.role, need):
+        if fieldnote.observer.user_id != user.pk:
+            raise PermissionDenied("Lay panel members can read only their own observations.")
+        need = "read_own_fieldnotes"
+    _require(project.role, need)
+    fieldnote.meeting.project = project
+    return fieldnote
+
+
+def get_membership_for(user, project_id: int, membership_id: int, need: str = "manage_members"):
+    project = get_project_for(user, project_id)
+    membership = project.memberships.select_related("user").filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    _require(project.role, need)
+    membership.project = project
+    return membership

@@ -1,0 +1,179 @@
+"""The demo study: a two-day learning community event, six fieldnotes, two coders' coding.
+
+Its data lives in demo/ at the top of the checkout (README.md there describes the event).
+Codings are given as quotations, not offsets, so the data stays readable and any edit to a
+fieldnote that breaks a quotation fails loudly instead of shifting excerpts silently.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from coding.models import Code, Excerpt, ExcerptCode
+from fieldnotes.models import Fieldnote, Observer, SourceFormat
+from fieldnotes.text import normalise_text
+from meetings.models import AgendaItem, Meeting
+
+from .models import Membership, Project, Role
+
+DEMO_DIR = settings.BASE_DIR / "demo"
+DEMO_PROJECT = "Learning Together"
+DEMO_PASSWORD = "triangulate-demo"
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    fieldnote: str | None  # file name under demo/fieldnotes/
+
+
+PEOPLE = [
+    DemoPerson("priya", "Priya", "Raman", Role.PI, None),
+    DemoPerson("amira", "Amira", "Haddad", Role.CODER, "amira.txt"),
+    DemoPerson("ben", "Ben", "Carter", Role.CODER, "ben.txt"),
+    DemoPerson("chloe", "Chloe", "Nkemelu", Role.CODER, "chloe.txt"),
+    DemoPerson("sam", "Sam", "Whitfield", Role.OBSERVER, "sam.txt"),
+    DemoPerson("margaret", "Margaret", "Hughes", Role.LAY, "margaret.txt"),
+    DemoPerson("tony", "Tony", "Reilly", Role.LAY, "tony.txt"),
+]
+
+AGENDA = [
+    ("Welcome and \"where we are\"", (10, 9, 30), (10, 10, 30)),
+    ("Ward stories", (10, 10, 45), (10, 12, 30)),
+    ("Lay panel response", (10, 13, 30), (10, 15, 0)),
+    ("Table work: what would count as evidence?", (10, 15, 15), (10, 16, 30)),
+    ("Revisiting day one: draft terms of collaboration", (11, 9, 0), (11, 10, 45)),
+    ("Commitments and close", (11, 11, 0), (11, 12, 30)),
+]
+
+
+def _at(day: int, hour: int, minute: int) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=LONDON)
+
+
+def find_quote(text: str, quote: str, occurrence: int = 1) -> tuple[int, int]:
+    """Offsets of the `occurrence`-th appearance of `quote` in `text`."""
+    quote = normalise_text(quote)
+    start = -1
+    for _ in range(occurrence):
+        start = text.find(quote, start + 1)
+        if start < 0:
+            raise ImproperlyConfigured(f"Demo coding quote not found (occurrence {occurrence}): {quote!r}")
+    if occurrence == 1 and text.find(quote, start + 1) >= 0:
+        raise ImproperlyConfigured(f"Demo coding quote is ambiguous, give an occurrence: {quote!r}")
+    return start, start + len(quote)
+
+
+def demo_exists() -> bool:
+    return Project.objects.filter(name=DEMO_PROJECT, created_by__username="priya").exists()
+
+
+def _load_codes(codebook, entries, parent=None):
+    for position, entry in enumerate(entries):
+        code = Code.objects.create(
+            codebook=codebook,
+            parent=parent,
+            name=entry["name"],
+            definition=entry.get("definition", ""),
+            inclusion=entry.get("inclusion", ""),
+            exclusion=entry.get("exclusion", ""),
+            example=entry.get("example", ""),
+            colour=entry["colour"],
+            shortcut=entry.get("shortcut", ""),
+            is_codable=entry.get("is_codable", True),
+            position=position,
+        )
+        _load_codes(codebook, entry.get("children", []), parent=code)
+
+
+@transaction.atomic
+def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
+    from .services import create_project
+
+    User = get_user_model()
+    users = {}
+    for person in PEOPLE:
+        user, _ = User.objects.get_or_create(
+            username=person.username,
+            defaults={
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "email": f"{person.username}@example.org",
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        users[person.username] = user
+
+    project = create_project(
+        name=DEMO_PROJECT,
+        description=(
+            "How ward teams, researchers and a lay panel make the terms of their collaboration: "
+            "fieldnotes of the third learning community event."
+        ),
+        created_by=users["priya"],
+    )
+    for person in PEOPLE[1:]:
+        Membership.objects.create(project=project, user=users[person.username], role=person.role)
+
+    meeting = Meeting.objects.create(
+        project=project,
+        title="Learning Community Event 3",
+        place="Millbrook Conference Centre",
+        description="Two days of ward stories, a lay panel response and draft terms of collaboration.",
+        starts_at=_at(10, 9, 30),
+        ends_at=_at(11, 12, 30),
+    )
+    for title, start, end in AGENDA:
+        AgendaItem.objects.create(meeting=meeting, title=title, starts_at=_at(*start), ends_at=_at(*end))
+
+    fieldnotes = {}
+    for person in PEOPLE:
+        if person.fieldnote is None:
+            continue
+        raw = (data_dir / "fieldnotes" / person.fieldnote).read_text(encoding="utf-8")
+        text = normalise_text(raw)
+        observer = Observer.objects.create(
+            project=project, name=f"{person.first_name} {person.last_name}", user=users[person.username]
+        )
+        fieldnotes[person.fieldnote.removesuffix(".txt")] = Fieldnote.objects.create(
+            meeting=meeting,
+            observer=observer,
+            title=text.split("\n", 1)[0].strip(),
+            text=text,
+            source_name=person.fieldnote,
+            source_format=SourceFormat.TEXT,
+            created_by=users[person.username],
+        )
+
+    codebook_data = json.loads((data_dir / "codebook.json").read_text(encoding="utf-8"))
+    _load_codes(project.codebook, codebook_data["codes"])
+    codes = {code.name: code for code in project.codebook.codes.all()}
+
+    codings = json.loads((data_dir / "codings.json").read_text(encoding="utf-8"))
+    for key, excerpts in codings["fieldnotes"].items():
+        fieldnote = fieldnotes[key]
+        for item in excerpts:
+            start, end = find_quote(fieldnote.text, item["quote"], item.get("occurrence", 1))
+            excerpt = Excerpt.objects.create(
+                fieldnote=fieldnote,
+                coder=users[item["coder"]],
+                start=start,
+                end=end,
+                memo=item.get("memo", ""),
+                unsure=item.get("unsure", False),
+            )
+            for name in item["codes"]:
+                ExcerptCode.objects.create(excerpt=excerpt, code=codes[name])
+    return project

@@ -1,0 +1,64 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import OuterRef, Subquery
+
+
+class Role(models.TextChoices):
+    PI = "pi", "Principal investigator"
+    CODER = "coder", "Coder"
+    OBSERVER = "observer", "Observer"
+    LAY = "lay", "Lay panel member"
+
+
+class ProjectQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Projects the user belongs to, each annotated with `role`, the user's role in it."""
+        if not user.is_authenticated:
+            return self.none()
+        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+        return self.annotate(role=Subquery(role)).filter(role__isnull=False)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def pi_count(self) -> int:
+        return self.memberships.filter(role=Role.PI).count()
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invitation_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_known"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.project} as {self.get_role_display()}"

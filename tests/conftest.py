@@ -1,0 +1,84 @@
+"""Shared fixtures: one project with a member of every role, an outsider, and some content."""
+
+import pytest
+
+from projects.models import Role
+
+from .factories import (
+    AgendaItemFactory,
+    CodeFactory,
+    ExcerptFactory,
+    FieldnoteFactory,
+    MeetingFactory,
+    MembershipFactory,
+    ObserverFactory,
+    ProjectFactory,
+    UserFactory,
+)
+
+ROLES = ["pi", "coder", "observer", "lay", "outsider", "anonymous"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory(name="Ward study")
+
+
+@pytest.fixture
+def users(project):
+    """A user for every role in `project`, plus one who belongs to another project only."""
+    people = {}
+    for role in (Role.PI, Role.CODER, Role.OBSERVER, Role.LAY):
+        user = UserFactory(username=f"the-{role}")
+        MembershipFactory(project=project, user=user, role=role)
+        people[str(role)] = user
+    outsider = UserFactory(username="the-outsider")
+    MembershipFactory(user=outsider, role=Role.PI)
+    people["outsider"] = outsider
+    return people
+
+
+@pytest.fixture
+def meeting(project):
+    meeting = MeetingFactory(project=project, title="Learning event")
+    AgendaItemFactory(meeting=meeting, title="Welcome")
+    return meeting
+
+
+@pytest.fixture
+def fieldnote(meeting, users):
+    observer = ObserverFactory(project=meeting.project, name="The observer", user=users["observer"])
+    return FieldnoteFactory(meeting=meeting, observer=observer, title="Observer's notes")
+
+
+@pytest.fixture
+def lay_fieldnote(meeting, users):
+    observer = ObserverFactory(project=meeting.project, name="The lay member", user=users["lay"])
+    return FieldnoteFactory(meeting=meeting, observer=observer, title="Lay notes", text="What happened: a lot.")
+
+
+@pytest.fixture
+def code(project):
+    return CodeFactory(codebook=project.codebook, name="Protest", colour="#a4262c", shortcut="4")
+
+
+@pytest.fixture
+def excerpt(fieldnote, users, code):
+    excerpt = ExcerptFactory(fieldnote=fieldnote, coder=users["coder"], start=0, end=5)
+    excerpt.excerpt_codes.create(code=code)
+    return excerpt
+
+
+@pytest.fixture
+def login(client):
+    def as_user(user):
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return as_user

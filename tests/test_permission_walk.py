@@ -1,0 +1,126 @@
+"""Every URL in the URLconf, tried as every kind of user with GET and POST.
+
+Adding a URL without adding it to EXPECTED fails `test_every_url_is_in_the_table`, so no page can
+ship without a decision about who may see it. Outsiders get 404, the wrong role 403.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from .conftest import ROLES
+
+LOGIN = "login-redirect"  # a 302 to the login page
+R = "redirect"  # any other 302
+OK = 200
+
+ALL_OK = {role: OK for role in ROLES}
+MEMBERS_ONLY = {"pi": OK, "coder": OK, "observer": OK, "lay": OK, "outsider": 404, "anonymous": LOGIN}
+RESEARCHERS_ONLY = {"pi": OK, "coder": OK, "observer": OK, "lay": 403, "outsider": 404, "anonymous": LOGIN}
+PI_ONLY_POST = {"pi": R, "coder": 403, "observer": 403, "lay": 403, "outsider": 404, "anonymous": LOGIN}
+LOGGED_IN = {"pi": OK, "coder": OK, "observer": OK, "lay": OK, "outsider": OK, "anonymous": LOGIN}
+NOT_ALLOWED = {role: 405 for role in ROLES}
+NOT_ALLOWED_ANON_LOGIN = {**NOT_ALLOWED, "anonymous": LOGIN}
+
+# url name -> (GET outcome by role, POST outcome by role, POST data)
+EXPECTED = {
+    "projects:list": (LOGGED_IN, {**{r: R for r in ROLES}, "anonymous": LOGIN}, {"name": "Pilot study"}),
+    "projects:home": (MEMBERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "projects:members": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "projects:member_invite": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"email": "new@example.org", "role": "coder"}),
+    "projects:member_role": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"role": "observer"}),
+    "projects:member_remove": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "meetings:detail": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "fieldnotes:detail": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "coding:codebook": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "healthz": (ALL_OK, NOT_ALLOWED, {}),
+    "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
+    # Logging out leads to the login page, as does any page for an anonymous user.
+    "logout": (NOT_ALLOWED_ANON_LOGIN, {r: LOGIN for r in ROLES}, {}),
+    "password_change": (LOGGED_IN, LOGGED_IN, {"old_password": "wrong"}),
+    "password_change_done": (LOGGED_IN, NOT_ALLOWED_ANON_LOGIN, {}),
+    "password_reset": (ALL_OK, {r: R for r in ROLES}, {"email": "nobody@example.org"}),
+    "password_reset_done": (ALL_OK, NOT_ALLOWED, {}),
+    "password_reset_confirm": (ALL_OK, ALL_OK, {}),
+    "password_reset_complete": (ALL_OK, NOT_ALLOWED, {}),
+}
+
+# The admin checks staff status itself; tests/test_admin.py covers it.
+EXCLUDED_NAMESPACES = {"admin"}
+
+
+# Under htmx some successful posts answer with a fragment or a client-side redirect instead.
+HX = "hx-redirect"
+HTMX_POST_OUTCOMES = {
+    "projects:member_invite": {"pi": HX},
+    "projects:member_role": {"pi": OK},
+}
+
+
+def _routes(patterns, namespace=None, params=()):
+    """(qualified name, route parameter names) of every URL pattern."""
+    for pattern in patterns:
+        own = (*params, *pattern.pattern.converters)
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            if inner not in EXCLUDED_NAMESPACES:
+                yield from _routes(pattern.url_patterns, inner, own)
+        elif isinstance(pattern, URLPattern):
+            assert pattern.name, f"URL pattern {pattern.pattern} has no name, so it cannot be walked"
+            yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), own
+
+
+ROUTES = dict(_routes(get_resolver().url_patterns))
+
+
+def test_every_url_is_in_the_table():
+    assert set(ROUTES) == set(EXPECTED)
+
+
+@pytest.fixture
+def url_kwargs(project, users, meeting, fieldnote):
+    coder_membership = project.memberships.get(user=users["coder"])
+    return {
+        "project_id": project.pk,
+        "meeting_id": meeting.pk,
+        "fieldnote_id": fieldnote.pk,
+        "membership_id": coder_membership.pk,
+        "uidb64": "MQ",
+        "token": "not-a-token",
+    }
+
+
+def _check(response, expected, where):
+    if expected == LOGIN:
+        assert response.status_code == 302, where
+        assert response["Location"].startswith(reverse("login")), where
+    elif expected == R:
+        assert response.status_code == 302, where
+        assert not response["Location"].startswith(reverse("login")), where
+    elif expected == HX:
+        assert response.status_code == 200, where
+        assert response["HX-Redirect"], where
+    else:
+        assert response.status_code == expected, where
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_url_access(client, users, url_kwargs, name, role, method, htmx):
+    get_expected, post_expected, data = EXPECTED[name]
+    if role != "anonymous":
+        client.force_login(users[role])
+    url = reverse(name, kwargs={param: url_kwargs[param] for param in ROUTES[name]})
+    headers = {"HX-Request": "true"} if htmx else {}
+    if method == "GET":
+        response = client.get(url, headers=headers)
+        expected = get_expected[role]
+    else:
+        response = client.post(url, data, headers=headers)
+        expected = post_expected[role]
+        if htmx:
+            expected = HTMX_POST_OUTCOMES.get(name, {}).get(role, expected)
+    _check(response, expected, f"{method} {name} as {role}{' (htmx)' if htmx else ''}")
