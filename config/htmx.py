@@ -1,4 +1,5 @@
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 
 def render_page(request, template: str, context: dict, *, fragment: str | None = None, status=200):
@@ -10,5 +11,5 @@ def render_page(request, template: str, context: dict, *, fragment: str | None =
     if fragment and htmx and not htmx.history_restore_request:
         template = f"{template}#{fragment}"
     response = render(request, template, context, status=status)
-    response.headers["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response

@@ -17,7 +17,7 @@ def send_invitation_email(membership_id: int) -> bool:
 
     with transaction.atomic():
         membership = (
-            Membership.objects.select_for_update()
+            Membership.objects.select_for_update(of=("self",))
             .select_related("project", "user", "invited_by")
             .filter(pk=membership_id)
             .first()

@@ -1,0 +1,120 @@
+import re
+from collections import defaultdict
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+
+from coding.models import Excerpt
+from fieldnotes.text import normalise_text
+from projects.demo import DEMO_DIR, find_quote, load_demo_study
+from projects.models import Project
+
+TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?!\d)")
+
+
+@pytest.fixture
+def demo(db):
+    return load_demo_study()
+
+
+def test_demo_people_and_roles(demo):
+    assert sorted(demo.memberships.values_list("user__username", "role")) == [
+        ("amira", "coder"),
+        ("ben", "coder"),
+        ("chloe", "coder"),
+        ("margaret", "lay"),
+        ("priya", "pi"),
+        ("sam", "observer"),
+        ("tony", "lay"),
+    ]
+
+
+def test_demo_meeting_spans_two_days_with_six_agenda_items(demo):
+    meeting = demo.meetings.get()
+    assert (meeting.starts_at.isoformat(), meeting.ends_at.isoformat()) == (
+        "2026-03-10T09:30:00+00:00",
+        "2026-03-11T12:30:00+00:00",
+    )
+    items = list(meeting.agenda_items.values_list("title", flat=True))
+    assert len(items) == 6
+    assert items[2] == "Lay panel response"
+
+
+def test_demo_fieldnotes_are_long_timed_and_normalised(demo):
+    fieldnotes = demo.meetings.get().fieldnotes.order_by("observer__name")
+    assert [f.observer.name for f in fieldnotes] == [
+        "Amira Haddad",
+        "Ben Carter",
+        "Chloe Nkemelu",
+        "Margaret Hughes",
+        "Sam Whitfield",
+        "Tony Reilly",
+    ]
+    for fieldnote in fieldnotes:
+        assert 1500 <= fieldnote.word_count <= 4000, fieldnote.title
+        assert normalise_text(fieldnote.text) == fieldnote.text
+        assert fieldnote.observer.user.username == fieldnote.source_name.removesuffix(".txt")
+    for name in ("amira", "ben", "chloe"):
+        assert len(TIME.findall(fieldnotes.get(source_name=f"{name}.txt").text)) >= 20, name
+    assert re.search(r"\[\d{2}:\d{2}:\d{2}\]", fieldnotes.get(source_name="sam.txt").text)
+
+
+def test_demo_codebook_is_a_tree_of_folders_and_codes(demo):
+    tree = [(code.name, code.depth, code.is_codable) for code in demo.codebook.tree()]
+    assert tree[0] == ("What the meeting does", 0, False)
+    assert [name for name, depth, _ in tree if depth == 0] == [
+        "What the meeting does",
+        "Terms of collaboration",
+        "Constituent groups",
+    ]
+    assert len(tree) == 14
+    assert [c.shortcut for c in demo.codebook.codes.exclude(shortcut="").order_by("shortcut")] == list("12345678")
+
+
+def test_demo_coding_is_two_coders_on_two_fieldnotes_with_partial_agreement(demo):
+    excerpts = Excerpt.objects.filter(fieldnote__meeting__project=demo).select_related("fieldnote", "coder")
+    pairs = {(e.fieldnote.source_name, e.coder.username) for e in excerpts}
+    assert pairs == {(f, c) for f in ("chloe.txt", "sam.txt") for c in ("amira", "ben")}
+    # Character-level overlap per code, pooled: neither perfect agreement nor none.
+    coded = defaultdict(set)
+    for excerpt in excerpts.prefetch_related("codes"):
+        for code in excerpt.codes.all():
+            key = (excerpt.fieldnote_id, code.name)
+            coded[key, excerpt.coder.username].update(range(excerpt.start, excerpt.end))
+    both = either = 0
+    for fieldnote_id, code in {key for key, _ in coded}:
+        a, b = coded[(fieldnote_id, code), "amira"], coded[(fieldnote_id, code), "ben"]
+        both += len(a & b)
+        either += len(a | b)
+    assert 0.2 < both / either < 0.6
+
+
+def test_demo_excerpts_are_the_quoted_text(demo):
+    import json
+
+    codings = json.loads((DEMO_DIR / "codings.json").read_text())
+    quotes = {item["quote"] for items in codings["fieldnotes"].values() for item in items}
+    excerpts = Excerpt.objects.filter(fieldnote__meeting__project=demo).select_related("fieldnote")
+    assert {e.text for e in excerpts} == quotes
+
+
+def test_find_quote_refuses_missing_and_ambiguous_quotes():
+    text = "We agreed. Then we agreed again."
+    assert find_quote(text, "agreed again") == (19, 31)
+    assert find_quote(text, "agreed", occurrence=2) == (19, 25)
+    with pytest.raises(ImproperlyConfigured, match="ambiguous"):
+        find_quote(text, "agreed")
+    with pytest.raises(ImproperlyConfigured, match="not found"):
+        find_quote(text, "disagreed")
+
+
+def test_seed_demo_is_idempotent_and_prints_logins(db, settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert Project.objects.filter(name="Learning Together").count() == 1
+    assert "already loaded" in out
+    assert "password for all: triangulate-demo" in out
+    assert "  priya     Priya Raman, pi" in out

@@ -1,0 +1,120 @@
+"""The settings, the README's variable table, production checks and docker-compose.yml."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from config.env import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+# Defaults that follow DEBUG; the README describes them in words.
+FOLLOW_DEBUG = {"EMAIL_BACKEND", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"}
+
+
+def _readme_variables():
+    rows = {}
+    for line in (ROOT / "README.md").read_text().splitlines():
+        match = re.match(r"\| `([A-Z_]+)` \| ([^|]+) \|", line)
+        if match:
+            rows[match.group(1)] = match.group(2).strip()
+    return rows
+
+
+def test_readme_lists_exactly_the_variables_settings_read():
+    assert set(_readme_variables()) == set(REGISTRY)
+
+
+def test_readme_defaults_match_settings():
+    for name, default in _readme_variables().items():
+        if name in FOLLOW_DEBUG:
+            continue
+        expected = f"`{REGISTRY[name].default}`" if REGISTRY[name].default else "(empty)"
+        assert default == expected, name
+
+
+def _manage(*args, env_overrides, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in REGISTRY}
+    env.update({"VAR_DIR": str(tmp_path), "PATH": os.environ["PATH"]}, **env_overrides)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+        env_overrides={
+            "DEBUG": "0",
+            "SECRET_KEY": "k3y-" + "x7Qp9Lm2Zr8Vt4Wn6Yb1Hc5Jd0Fg3Ks" * 2,
+            "ALLOWED_HOSTS": "triangulate.example.org",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_secret_key(tmp_path):
+    result = _manage("check", tmp_path=tmp_path, env_overrides={"DEBUG": "0"})
+    assert result.returncode == 1
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_bad_boolean_is_named(tmp_path):
+    result = _manage("check", tmp_path=tmp_path, env_overrides={"DEBUG": "maybe"})
+    assert "DEBUG must be one of 1/0, true/false, yes/no, on/off; got 'maybe'" in result.stderr
+
+
+def test_demo_study_refuses_to_load_in_production(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="only when DEBUG is on"):
+        call_command("seed_demo")
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_services_with_health_checks(compose):
+    services = compose["services"]
+    assert set(services) == {"db", "redis", "migrate", "web", "worker"}
+    for name in ("db", "redis", "web", "worker"):
+        assert services[name]["healthcheck"]["test"], name
+    assert services["db"]["image"] == "postgres:15"
+    assert services["redis"]["image"] == "redis:7"
+    assert services["web"]["command"][:2] == ["gunicorn", "config.wsgi:application"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--no-input"]
+    assert services["web"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert set(compose["volumes"]) == {"pgdata", "redisdata", "uploads"}
+
+
+def test_compose_environment_uses_only_variables_the_settings_read(compose):
+    for name in ("web", "worker", "migrate"):
+        environment = compose["services"][name]["environment"]
+        assert set(environment) <= set(REGISTRY), name
+        assert environment["DEBUG"] == "0"
+        assert environment["DATABASE_URL"].startswith("postgres://triangulate:")
+        assert environment["DATABASE_URL"].endswith("@db:5432/triangulate")
+        assert environment["REDIS_URL"] == "redis://redis:6379/0"
+        assert environment["VAR_DIR"] == "/var/lib/triangulate"
+    db_env = compose["services"]["db"]["environment"]
+    assert (db_env["POSTGRES_DB"], db_env["POSTGRES_USER"]) == ("triangulate", "triangulate")
+
+
+def test_compose_files_it_refers_to_exist(compose):
+    assert compose["services"]["web"]["build"] == "."
+    assert compose["services"]["web"]["healthcheck"]["test"] == ["CMD", "python", "bin/healthcheck"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("# One image") and "FROM python:3.11-slim-bookworm" in dockerfile
+    assert (ROOT / "bin" / "healthcheck").stat().st_mode & 0o111
