@@ -11,7 +11,9 @@ colour_validator = RegexValidator(
 
 
 class Codebook(models.Model):
-    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="codebook")
+    project = models.OneToOneField(
+        "projects.Project", on_delete=models.CASCADE, related_name="codebook"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -96,8 +98,12 @@ class Excerpt(models.Model):
     one place the span and code rules are enforced; `save` and the coding services call it.
     """
 
-    fieldnote = models.ForeignKey("fieldnotes.Fieldnote", on_delete=models.PROTECT, related_name="excerpts")
-    coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="excerpts")
+    fieldnote = models.ForeignKey(
+        "fieldnotes.Fieldnote", on_delete=models.PROTECT, related_name="excerpts"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="excerpts"
+    )
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     memo = models.TextField(blank=True)
@@ -109,13 +115,21 @@ class Excerpt(models.Model):
     class Meta:
         ordering = ["fieldnote", "start", "end", "pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(start__gte=0), name="excerpt_start_not_negative"),
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="excerpt_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(start__gte=0), name="excerpt_start_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="excerpt_not_empty"
+            ),
         ]
         indexes = [models.Index(fields=["fieldnote", "coder", "start"])]
 
     def __str__(self):
         return f"{self.fieldnote_id}[{self.start}:{self.end}] by {self.coder_id}"
+
+    def save(self, *args, **kwargs):
+        self.check_invariants()
+        super().save(*args, **kwargs)
 
     @property
     def text(self) -> str:
@@ -134,10 +148,6 @@ class Excerpt(models.Model):
         if len({code.pk for code in codes}) != len(codes):
             raise ValidationError("A code can be applied to an excerpt only once.")
 
-    def save(self, *args, **kwargs):
-        self.check_invariants()
-        super().save(*args, **kwargs)
-
 
 def check_code_in_project(code, project_id):
     if code.codebook.project_id != project_id:
@@ -154,6 +164,9 @@ class ExcerptCode(models.Model):
             models.UniqueConstraint(fields=["excerpt", "code"], name="code_once_per_excerpt"),
         ]
 
+    def __str__(self):
+        return f"{self.code_id} on excerpt {self.excerpt_id}"
+
     def save(self, *args, **kwargs):
         check_code_in_project(self.code, self.excerpt.fieldnote.meeting.project_id)
         super().save(*args, **kwargs)
@@ -165,7 +178,9 @@ class CodingRound(models.Model):
         REVEALED = "revealed", "Revealed"
         CLOSED = "closed", "Closed"
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="coding_rounds")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="coding_rounds"
+    )
     name = models.CharField(max_length=200)
     fieldnotes = models.ManyToManyField("fieldnotes.Fieldnote", related_name="coding_rounds")
     coders = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="coding_rounds")
@@ -200,7 +215,9 @@ class AgreementReport(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="agreement_reports")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="agreement_reports"
+    )
     coding_round = models.ForeignKey(
         CodingRound, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
@@ -222,7 +239,8 @@ class AgreementReport(models.Model):
         ordering = ["project", "-created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(progress__gte=0.0, progress__lte=1.0), name="report_progress_in_unit_range"
+                condition=models.Q(progress__gte=0.0, progress__lte=1.0),
+                name="report_progress_in_unit_range",
             ),
         ]
 

@@ -14,9 +14,16 @@ from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", False, "Development mode: detailed error pages, console email, demo data allowed.")
+DEBUG = env_bool(
+    "DEBUG", False, "Development mode: detailed error pages, console email, demo data allowed."
+)
 VAR_DIR = Path(
-    env_str("VAR_DIR", "var", "Folder for the SQLite database, the filesystem broker and uploads; relative paths are under the checkout.")
+    env_str(
+        "VAR_DIR",
+        "var",
+        "Folder for the SQLite database, the filesystem broker and uploads; "
+        "relative paths are under the checkout.",
+    )
 )
 if not VAR_DIR.is_absolute():
     VAR_DIR = BASE_DIR / VAR_DIR
@@ -28,9 +35,17 @@ SECRET_KEY = env_str("SECRET_KEY", "", "Django's secret key; required when DEBUG
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1", "Comma-separated host names the site answers to.")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "", "Comma-separated origins (scheme and host) trusted for form posts behind a proxy.")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000", "Public address of the site, used for links in emails.").rstrip("/")
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", "localhost,127.0.0.1", "Comma-separated host names the site answers to."
+)
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS",
+    "",
+    "Comma-separated origins (scheme and host) trusted for form posts behind a proxy.",
+)
+SITE_URL = env_str(
+    "SITE_URL", "http://127.0.0.1:8000", "Public address of the site, used for links in emails."
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -80,10 +95,17 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env_str(
-    "DATABASE_URL", "", "Database address; empty means SQLite at VAR_DIR/triangulate.sqlite3. Example: postgres://user@host:5432/triangulate"
-) or f"sqlite:///{VAR_DIR / 'triangulate.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASE_URL = (
+    env_str(
+        "DATABASE_URL",
+        "",
+        "Database address; empty means SQLite at VAR_DIR/triangulate.sqlite3. Example: postgres://user@host:5432/triangulate",
+    )
+    or f"sqlite:///{VAR_DIR / 'triangulate.sqlite3'}"
+)
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL and immediate transactions let the web server and the Celery worker write to one file
@@ -98,7 +120,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -107,7 +132,9 @@ LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env_str("TIME_ZONE", "Europe/London", "Time zone for showing and entering meeting times.")
+TIME_ZONE = env_str(
+    "TIME_ZONE", "Europe/London", "Time zone for showing and entering meeting times."
+)
 USE_I18N = True
 USE_TZ = True
 
@@ -128,7 +155,9 @@ MEDIA_ROOT = VAR_DIR / "uploads"
 # Email: the console in development; SMTP otherwise.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
     "Django email backend; the console when DEBUG is on, SMTP otherwise.",
 )
 EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -137,14 +166,28 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, "SMTP port.")
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "", "SMTP user name.")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "", "SMTP password.")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False, "Use STARTTLS for SMTP.")
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Triangulate <triangulate@localhost>", "Sender of invitations and password resets.")
+DEFAULT_FROM_EMAIL = env_str(
+    "DEFAULT_FROM_EMAIL",
+    "Triangulate <triangulate@localhost>",
+    "Sender of invitations and password resets.",
+)
 
 # Celery: Redis when REDIS_URL or CELERY_BROKER_URL is set, else a broker in plain files under
 # VAR_DIR, so that `make run` has a real worker process without Redis.
-REDIS_URL = env_str("REDIS_URL", "", "Redis address, e.g. redis://127.0.0.1:6379/0; used as the Celery broker when set.")
-CELERY_BROKER_URL = env_str(
-    "CELERY_BROKER_URL", "", "Celery broker; defaults to REDIS_URL, else the filesystem broker under VAR_DIR."
-) or REDIS_URL or "filesystem://"
+REDIS_URL = env_str(
+    "REDIS_URL",
+    "",
+    "Redis address, e.g. redis://127.0.0.1:6379/0; used as the Celery broker when set.",
+)
+CELERY_BROKER_URL = (
+    env_str(
+        "CELERY_BROKER_URL",
+        "",
+        "Celery broker; defaults to REDIS_URL, else the filesystem broker under VAR_DIR.",
+    )
+    or REDIS_URL
+    or "filesystem://"
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -168,12 +211,20 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Production hardening; each is off in development.
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https")
-    if env_bool("TRUST_X_FORWARDED_PROTO", False, "Trust the X-Forwarded-Proto header of a TLS-terminating proxy.")
+    if env_bool(
+        "TRUST_X_FORWARDED_PROTO",
+        False,
+        "Trust the X-Forwarded-Proto header of a TLS-terminating proxy.",
+    )
     else None
 )
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG, "Redirect plain HTTP to HTTPS; on when DEBUG is off.")
+SECURE_SSL_REDIRECT = env_bool(
+    "SECURE_SSL_REDIRECT", not DEBUG, "Redirect plain HTTP to HTTPS; on when DEBUG is off."
+)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, "HSTS max-age; a year when DEBUG is off.")
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, "HSTS max-age; a year when DEBUG is off."
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SESSION_COOKIE_SECURE = not DEBUG
@@ -187,5 +238,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO", "Log level for the console log.")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_str("LOG_LEVEL", "INFO", "Log level for the console log."),
+    },
 }

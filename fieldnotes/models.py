@@ -8,7 +8,9 @@ from .text import normalise_text, word_count
 class Observer(models.Model):
     """Who wrote a fieldnote: a member of the project, or a lay panel member without an account."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="observers")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="observers"
+    )
     name = models.CharField(max_length=200)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -59,12 +61,16 @@ class FieldnoteQuerySet(models.QuerySet):
 
 
 class Fieldnote(models.Model):
-    meeting = models.ForeignKey("meetings.Meeting", on_delete=models.PROTECT, related_name="fieldnotes")
+    meeting = models.ForeignKey(
+        "meetings.Meeting", on_delete=models.PROTECT, related_name="fieldnotes"
+    )
     observer = models.ForeignKey(Observer, on_delete=models.PROTECT, related_name="fieldnotes")
     title = models.CharField(max_length=200)
     text = models.TextField()
     source_name = models.CharField(max_length=255, blank=True)
-    source_format = models.CharField(max_length=8, choices=SourceFormat.choices, default=SourceFormat.PASTE)
+    source_format = models.CharField(
+        max_length=8, choices=SourceFormat.choices, default=SourceFormat.PASTE
+    )
     version = models.PositiveIntegerField(default=1)
     previous_version = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
@@ -79,23 +85,13 @@ class Fieldnote(models.Model):
     class Meta:
         ordering = ["meeting", "observer__name", "version", "pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(version__gte=1), name="fieldnote_version_positive"),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="fieldnote_version_positive"
+            ),
         ]
 
     def __str__(self):
         return f"{self.title} (v{self.version})"
-
-    @property
-    def project(self):
-        return self.meeting.project
-
-    @property
-    def word_count(self) -> int:
-        return word_count(self.text)
-
-    def clean(self):
-        if self.meeting_id and self.observer_id and self.observer.project_id != self.meeting.project_id:
-            raise ValidationError({"observer": "The observer belongs to another project."})
 
     def save(self, *args, **kwargs):
         self.text = normalise_text(self.text)
@@ -107,3 +103,19 @@ class Fieldnote(models.Model):
                     "Create a new version instead."
                 )
         super().save(*args, **kwargs)
+
+    @property
+    def project(self):
+        return self.meeting.project
+
+    @property
+    def word_count(self) -> int:
+        return word_count(self.text)
+
+    def clean(self):
+        if (
+            self.meeting_id
+            and self.observer_id
+            and self.observer.project_id != self.meeting.project_id
+        ):
+            raise ValidationError({"observer": "The observer belongs to another project."})

@@ -5,7 +5,9 @@ from django.db import models
 class Meeting(models.Model):
     """An observed event: one or more days, a place, and optionally an agenda."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="meetings")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="meetings"
+    )
     title = models.CharField(max_length=200)
     place = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
@@ -17,7 +19,8 @@ class Meeting(models.Model):
         ordering = ["starts_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")), name="meeting_ends_after_start"
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="meeting_ends_after_start",
             ),
         ]
 
@@ -51,7 +54,10 @@ class AgendaItem(models.Model):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "The agenda item must end after it starts."})
         meeting = self.meeting if self.meeting_id else None
-        if meeting and self.starts_at and self.ends_at and (
-            self.starts_at < meeting.starts_at or self.ends_at > meeting.ends_at
+        if (
+            meeting
+            and self.starts_at
+            and self.ends_at
+            and (self.starts_at < meeting.starts_at or self.ends_at > meeting.ends_at)
         ):
             raise ValidationError("The agenda item must lie within the meeting's start and end.")

@@ -49,7 +49,7 @@ PEOPLE = [
 ]
 
 AGENDA = [
-    ("Welcome and \"where we are\"", (10, 9, 30), (10, 10, 30)),
+    ('Welcome and "where we are"', (10, 9, 30), (10, 10, 30)),
     ("Ward stories", (10, 10, 45), (10, 12, 30)),
     ("Lay panel response", (10, 13, 30), (10, 15, 0)),
     ("Table work: what would count as evidence?", (10, 15, 15), (10, 16, 30)),
@@ -69,7 +69,9 @@ def find_quote(text: str, quote: str, occurrence: int = 1) -> tuple[int, int]:
     for _ in range(occurrence):
         start = text.find(quote, start + 1)
         if start < 0:
-            raise ImproperlyConfigured(f"Demo coding quote not found (occurrence {occurrence}): {quote!r}")
+            raise ImproperlyConfigured(
+                f"Demo coding quote not found (occurrence {occurrence}): {quote!r}"
+            )
     if occurrence == 1 and text.find(quote, start + 1) >= 0:
         raise ImproperlyConfigured(f"Demo coding quote is ambiguous, give an occurrence: {quote!r}")
     return start, start + len(quote)
@@ -131,12 +133,16 @@ def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
         project=project,
         title="Learning Community Event 3",
         place="Millbrook Conference Centre",
-        description="Two days of ward stories, a lay panel response and draft terms of collaboration.",
+        description=(
+            "Two days of ward stories, a lay panel response and draft terms of collaboration."
+        ),
         starts_at=_at(10, 9, 30),
         ends_at=_at(11, 12, 30),
     )
     for title, start, end in AGENDA:
-        AgendaItem.objects.create(meeting=meeting, title=title, starts_at=_at(*start), ends_at=_at(*end))
+        AgendaItem.objects.create(
+            meeting=meeting, title=title, starts_at=_at(*start), ends_at=_at(*end)
+        )
 
     fieldnotes = {}
     for person in PEOPLE:
@@ -145,7 +151,9 @@ def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
         raw = (data_dir / "fieldnotes" / person.fieldnote).read_text(encoding="utf-8")
         text = normalise_text(raw)
         observer = Observer.objects.create(
-            project=project, name=f"{person.first_name} {person.last_name}", user=users[person.username]
+            project=project,
+            name=f"{person.first_name} {person.last_name}",
+            user=users[person.username],
         )
         fieldnotes[person.fieldnote.removesuffix(".txt")] = Fieldnote.objects.create(
             meeting=meeting,

@@ -33,7 +33,9 @@ def invite_member(*, project: Project, email: str, role: str, invited_by) -> Mem
         user.save()
     elif Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError(f"{email} is already a member of this project.")
-    membership = Membership.objects.create(project=project, user=user, role=role, invited_by=invited_by)
+    membership = Membership.objects.create(
+        project=project, user=user, role=role, invited_by=invited_by
+    )
     send_invitation_email.delay_on_commit(membership.pk)
     return membership
 

@@ -31,7 +31,11 @@ def send_invitation_email(membership_id: int) -> bool:
             uid = urlsafe_base64_encode(force_bytes(user.pk))
             token = default_token_generator.make_token(user)
             link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
-        context = {"membership": membership, "link": link, "new_account": not user.has_usable_password()}
+        context = {
+            "membership": membership,
+            "link": link,
+            "new_account": not user.has_usable_password(),
+        }
         send_mail(
             subject=f"You are invited to {membership.project.name} on Triangulate",
             message=render_to_string("projects/invitation_email.txt", context),

@@ -28,8 +28,14 @@ def project_list(request):
 def project_home(request, project_id):
     project = get_project_for(request.user, project_id)
     if not can(project.role, "view_meetings"):
-        own = Fieldnote.objects.in_project(project).written_by(request.user).select_related("meeting")
-        return render_page(request, "projects/home_lay.html", {"project": project, "fieldnotes": own, "section": "home"})
+        own = (
+            Fieldnote.objects.in_project(project).written_by(request.user).select_related("meeting")
+        )
+        return render_page(
+            request,
+            "projects/home_lay.html",
+            {"project": project, "fieldnotes": own, "section": "home"},
+        )
     meetings = project.meetings.all()
     fieldnotes = (
         Fieldnote.objects.in_project(project)
@@ -70,16 +76,24 @@ def member_invite(request, project_id):
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            membership = services.invite_member(project=project, invited_by=request.user, **form.cleaned_data)
+            membership = services.invite_member(
+                project=project, invited_by=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             form.add_error("email", error)
         else:
-            messages.success(request, f"Invited {membership.user.email} as {membership.get_role_display()}.")
+            messages.success(
+                request, f"Invited {membership.user.email} as {membership.get_role_display()}."
+            )
             if request.htmx:
                 return HttpResponseClientRedirect(request.path.replace("invite/", ""))
             return redirect("projects:members", project.pk)
     return render_page(
-        request, "projects/members.html", _members_context(project, form), fragment="invite-form", status=400
+        request,
+        "projects/members.html",
+        _members_context(project, form),
+        fragment="invite-form",
+        status=400,
     )
 
 
@@ -108,7 +122,11 @@ def member_role(request, project_id, membership_id):
         "error": error,
     }
     return render_page(
-        request, "projects/members.html", context, fragment="member-row", status=400 if error else 200
+        request,
+        "projects/members.html",
+        context,
+        fragment="member-row",
+        status=400 if error else 200,
     )
 
 

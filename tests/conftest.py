@@ -59,7 +59,9 @@ def fieldnote(meeting, users):
 @pytest.fixture
 def lay_fieldnote(meeting, users):
     observer = ObserverFactory(project=meeting.project, name="The lay member", user=users["lay"])
-    return FieldnoteFactory(meeting=meeting, observer=observer, title="Lay notes", text="What happened: a lot.")
+    return FieldnoteFactory(
+        meeting=meeting, observer=observer, title="Lay notes", text="What happened: a lot."
+    )
 
 
 @pytest.fixture

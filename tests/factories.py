@@ -30,7 +30,9 @@ class ProjectFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Study {n}")
-    codebook = factory.RelatedFactory("tests.factories.CodebookFactory", factory_related_name="project")
+    codebook = factory.RelatedFactory(
+        "tests.factories.CodebookFactory", factory_related_name="project"
+    )
 
 
 class CodebookFactory(factory.django.DjangoModelFactory):
@@ -82,9 +84,11 @@ class FieldnoteFactory(factory.django.DjangoModelFactory):
         model = Fieldnote
 
     meeting = factory.SubFactory(MeetingFactory)
-    observer = factory.SubFactory(ObserverFactory, project=factory.SelfAttribute("..meeting.project"))
+    observer = factory.SubFactory(
+        ObserverFactory, project=factory.SelfAttribute("..meeting.project")
+    )
     title = factory.Sequence(lambda n: f"Fieldnote {n}")
-    text = "09:30 The meeting opened.\n\n09:45 Grace said: \"We are not here to be marked.\""
+    text = '09:30 The meeting opened.\n\n09:45 Grace said: "We are not here to be marked."'
 
 
 class CodeFactory(factory.django.DjangoModelFactory):

@@ -14,19 +14,48 @@ R = "redirect"  # any other 302
 OK = 200
 
 ALL_OK = {role: OK for role in ROLES}
-MEMBERS_ONLY = {"pi": OK, "coder": OK, "observer": OK, "lay": OK, "outsider": 404, "anonymous": LOGIN}
-RESEARCHERS_ONLY = {"pi": OK, "coder": OK, "observer": OK, "lay": 403, "outsider": 404, "anonymous": LOGIN}
-PI_ONLY_POST = {"pi": R, "coder": 403, "observer": 403, "lay": 403, "outsider": 404, "anonymous": LOGIN}
+MEMBERS_ONLY = {
+    "pi": OK,
+    "coder": OK,
+    "observer": OK,
+    "lay": OK,
+    "outsider": 404,
+    "anonymous": LOGIN,
+}
+RESEARCHERS_ONLY = {
+    "pi": OK,
+    "coder": OK,
+    "observer": OK,
+    "lay": 403,
+    "outsider": 404,
+    "anonymous": LOGIN,
+}
+PI_ONLY_POST = {
+    "pi": R,
+    "coder": 403,
+    "observer": 403,
+    "lay": 403,
+    "outsider": 404,
+    "anonymous": LOGIN,
+}
 LOGGED_IN = {"pi": OK, "coder": OK, "observer": OK, "lay": OK, "outsider": OK, "anonymous": LOGIN}
 NOT_ALLOWED = {role: 405 for role in ROLES}
 NOT_ALLOWED_ANON_LOGIN = {**NOT_ALLOWED, "anonymous": LOGIN}
 
 # url name -> (GET outcome by role, POST outcome by role, POST data)
 EXPECTED = {
-    "projects:list": (LOGGED_IN, {**{r: R for r in ROLES}, "anonymous": LOGIN}, {"name": "Pilot study"}),
+    "projects:list": (
+        LOGGED_IN,
+        {**{r: R for r in ROLES}, "anonymous": LOGIN},
+        {"name": "Pilot study"},
+    ),
     "projects:home": (MEMBERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "projects:members": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
-    "projects:member_invite": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"email": "new@example.org", "role": "coder"}),
+    "projects:member_invite": (
+        NOT_ALLOWED_ANON_LOGIN,
+        PI_ONLY_POST,
+        {"email": "new@example.org", "role": "coder"},
+    ),
     "projects:member_role": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"role": "observer"}),
     "projects:member_remove": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
     "meetings:detail": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
@@ -67,7 +96,9 @@ def _routes(patterns, namespace=None, params=()):
             if inner not in EXCLUDED_NAMESPACES:
                 yield from _routes(pattern.url_patterns, inner, own)
         elif isinstance(pattern, URLPattern):
-            assert pattern.name, f"URL pattern {pattern.pattern} has no name, so it cannot be walked"
+            assert pattern.name, (
+                f"URL pattern {pattern.pattern} has no name, so it cannot be walked"
+            )
             yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), own
 
 

@@ -13,7 +13,9 @@ def _doc_table():
         match = re.match(r"\| `(\w+)` \|(.*)\|$", line)
         if match:
             cells = [cell.strip() for cell in match.group(2).split("|")]
-            table[match.group(1)] = frozenset(role for role, cell in zip(ROLES, cells, strict=True) if cell == "yes")
+            table[match.group(1)] = frozenset(
+                role for role, cell in zip(ROLES, cells, strict=True) if cell == "yes"
+            )
     return table
 
 

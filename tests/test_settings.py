@@ -42,7 +42,11 @@ def _manage(*args, env_overrides, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in REGISTRY}
     env.update({"VAR_DIR": str(tmp_path), "PATH": os.environ["PATH"]}, **env_overrides)
     return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], env=env, capture_output=True, text=True, cwd=ROOT
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
 
 
@@ -95,7 +99,9 @@ def test_compose_has_the_services_with_health_checks(compose):
     assert services["web"]["command"][:2] == ["gunicorn", "config.wsgi:application"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--no-input"]
-    assert services["web"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert services["web"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
     assert set(compose["volumes"]) == {"pgdata", "redisdata", "uploads"}
 
 
@@ -118,3 +124,11 @@ def test_compose_files_it_refers_to_exist(compose):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("# One image") and "FROM python:3.11-slim-bookworm" in dockerfile
     assert (ROOT / "bin" / "healthcheck").stat().st_mode & 0o111
+
+
+def test_suite_runs_on_the_database_it_was_given(db):
+    from django.db import connection
+
+    url = os.environ.get("DATABASE_URL", "")
+    expected = "postgresql" if url.startswith("postgres") else "sqlite"
+    assert connection.vendor == expected

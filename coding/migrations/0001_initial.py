@@ -8,142 +8,328 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('fieldnotes', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("fieldnotes", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Codebook',
+            name="Codebook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='codebook', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="codebook",
+                        to="projects.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Code',
+            name="Code",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('guid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('definition', models.TextField(blank=True)),
-                ('inclusion', models.TextField(blank=True, verbose_name='inclusion criteria')),
-                ('exclusion', models.TextField(blank=True, verbose_name='exclusion criteria')),
-                ('example', models.TextField(blank=True)),
-                ('colour', models.CharField(default='#1d5c8a', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-f]{6}$', 'Give the colour as # and six lowercase hexadecimal digits, e.g. #1d5c8a.')])),
-                ('shortcut', models.CharField(blank=True, max_length=1)),
-                ('is_codable', models.BooleanField(default=True)),
-                ('archived', models.BooleanField(default=False)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='coding.code')),
-                ('codebook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='codes', to='coding.codebook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("guid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("definition", models.TextField(blank=True)),
+                ("inclusion", models.TextField(blank=True, verbose_name="inclusion criteria")),
+                ("exclusion", models.TextField(blank=True, verbose_name="exclusion criteria")),
+                ("example", models.TextField(blank=True)),
+                (
+                    "colour",
+                    models.CharField(
+                        default="#1d5c8a",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^#[0-9a-f]{6}$",
+                                "Give the colour as # and six lowercase hexadecimal digits, e.g. #1d5c8a.",
+                            )
+                        ],
+                    ),
+                ),
+                ("shortcut", models.CharField(blank=True, max_length=1)),
+                ("is_codable", models.BooleanField(default=True)),
+                ("archived", models.BooleanField(default=False)),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="coding.code",
+                    ),
+                ),
+                (
+                    "codebook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="codes",
+                        to="coding.codebook",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['codebook', 'position', 'name', 'pk'],
+                "ordering": ["codebook", "position", "name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='CodingRound',
+            name="CodingRound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('blind', models.BooleanField(default=True)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('revealed', 'Revealed'), ('closed', 'Closed')], default='open', max_length=16)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revealed_at', models.DateTimeField(blank=True, null=True)),
-                ('coders', models.ManyToManyField(related_name='coding_rounds', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('fieldnotes', models.ManyToManyField(related_name='coding_rounds', to='fieldnotes.fieldnote')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coding_rounds', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("blind", models.BooleanField(default=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Open"), ("revealed", "Revealed"), ("closed", "Closed")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("due_date", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revealed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "coders",
+                    models.ManyToManyField(
+                        related_name="coding_rounds", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fieldnotes",
+                    models.ManyToManyField(related_name="coding_rounds", to="fieldnotes.fieldnote"),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coding_rounds",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', '-created_at', 'pk'],
+                "ordering": ["project", "-created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='AgreementReport',
+            name="AgreementReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('coders', 'Coders on the same fieldnote'), ('observers', 'Observers of the same meeting')], max_length=16)),
-                ('parameters', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('progress', models.FloatField(default=0.0)),
-                ('results', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('timings', models.JSONField(blank=True, default=dict)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agreement_reports', to='projects.project')),
-                ('coding_round', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reports', to='coding.codinground')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("coders", "Coders on the same fieldnote"),
+                            ("observers", "Observers of the same meeting"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("parameters", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.FloatField(default=0.0)),
+                ("results", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("timings", models.JSONField(blank=True, default=dict)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agreement_reports",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "coding_round",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reports",
+                        to="coding.codinground",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', '-created_at', 'pk'],
+                "ordering": ["project", "-created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Excerpt',
+            name="Excerpt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.PositiveIntegerField()),
-                ('end', models.PositiveIntegerField()),
-                ('memo', models.TextField(blank=True)),
-                ('unsure', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('coder', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='excerpts', to=settings.AUTH_USER_MODEL)),
-                ('fieldnote', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='excerpts', to='fieldnotes.fieldnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.PositiveIntegerField()),
+                ("end", models.PositiveIntegerField()),
+                ("memo", models.TextField(blank=True)),
+                ("unsure", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "coder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="excerpts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fieldnote",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="excerpts",
+                        to="fieldnotes.fieldnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['fieldnote', 'start', 'end', 'pk'],
+                "ordering": ["fieldnote", "start", "end", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ExcerptCode',
+            name="ExcerptCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('code', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='excerpt_codes', to='coding.code')),
-                ('excerpt', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='excerpt_codes', to='coding.excerpt')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "code",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="excerpt_codes",
+                        to="coding.code",
+                    ),
+                ),
+                (
+                    "excerpt",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="excerpt_codes",
+                        to="coding.excerpt",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='excerpt',
-            name='codes',
-            field=models.ManyToManyField(related_name='excerpts', through='coding.ExcerptCode', to='coding.code'),
+            model_name="excerpt",
+            name="codes",
+            field=models.ManyToManyField(
+                related_name="excerpts", through="coding.ExcerptCode", to="coding.code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='code',
-            constraint=models.UniqueConstraint(condition=models.Q(('shortcut', ''), _negated=True), fields=('codebook', 'shortcut'), name='one_code_per_shortcut'),
+            model_name="code",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("shortcut", ""), _negated=True),
+                fields=("codebook", "shortcut"),
+                name="one_code_per_shortcut",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='agreementreport',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__gte', 0.0), ('progress__lte', 1.0)), name='report_progress_in_unit_range'),
+            model_name="agreementreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__gte", 0.0), ("progress__lte", 1.0)),
+                name="report_progress_in_unit_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='excerptcode',
-            constraint=models.UniqueConstraint(fields=('excerpt', 'code'), name='code_once_per_excerpt'),
+            model_name="excerptcode",
+            constraint=models.UniqueConstraint(
+                fields=("excerpt", "code"), name="code_once_per_excerpt"
+            ),
         ),
         migrations.AddIndex(
-            model_name='excerpt',
-            index=models.Index(fields=['fieldnote', 'coder', 'start'], name='coding_exce_fieldno_5ccf70_idx'),
+            model_name="excerpt",
+            index=models.Index(
+                fields=["fieldnote", "coder", "start"], name="coding_exce_fieldno_5ccf70_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='excerpt',
-            constraint=models.CheckConstraint(condition=models.Q(('start__gte', 0)), name='excerpt_start_not_negative'),
+            model_name="excerpt",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start__gte", 0)), name="excerpt_start_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='excerpt',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='excerpt_not_empty'),
+            model_name="excerpt",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="excerpt_not_empty"
+            ),
         ),
     ]

@@ -6,54 +6,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('meetings', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("meetings", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Observer',
+            name="Observer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='observers', to='projects.project')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='observer_profiles', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="observers",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="observer_profiles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'pk'],
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Fieldnote',
+            name="Fieldnote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('text', models.TextField()),
-                ('source_name', models.CharField(blank=True, max_length=255)),
-                ('source_format', models.CharField(choices=[('txt', 'Plain text'), ('md', 'Markdown'), ('docx', 'Word document'), ('odt', 'OpenDocument text'), ('html', 'Web page'), ('rtf', 'Rich text'), ('pdf', 'PDF'), ('paste', 'Pasted text'), ('form', 'Lay panel form'), ('qdpx', 'REFI-QDA project')], default='paste', max_length=8)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fieldnotes', to='meetings.meeting')),
-                ('previous_version', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='next_version', to='fieldnotes.fieldnote')),
-                ('observer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fieldnotes', to='fieldnotes.observer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("text", models.TextField()),
+                ("source_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "source_format",
+                    models.CharField(
+                        choices=[
+                            ("txt", "Plain text"),
+                            ("md", "Markdown"),
+                            ("docx", "Word document"),
+                            ("odt", "OpenDocument text"),
+                            ("html", "Web page"),
+                            ("rtf", "Rich text"),
+                            ("pdf", "PDF"),
+                            ("paste", "Pasted text"),
+                            ("form", "Lay panel form"),
+                            ("qdpx", "REFI-QDA project"),
+                        ],
+                        default="paste",
+                        max_length=8,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fieldnotes",
+                        to="meetings.meeting",
+                    ),
+                ),
+                (
+                    "previous_version",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="next_version",
+                        to="fieldnotes.fieldnote",
+                    ),
+                ),
+                (
+                    "observer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fieldnotes",
+                        to="fieldnotes.observer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['meeting', 'observer__name', 'version', 'pk'],
+                "ordering": ["meeting", "observer__name", "version", "pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='observer',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('project', 'user'), name='one_observer_per_user_and_project'),
+            model_name="observer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)),
+                fields=("project", "user"),
+                name="one_observer_per_user_and_project",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fieldnote',
-            constraint=models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='fieldnote_version_positive'),
+            model_name="fieldnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("version__gte", 1)), name="fieldnote_version_positive"
+            ),
         ),
     ]

@@ -36,7 +36,9 @@ def test_excerpt_text_counts_code_points_not_utf16_units(fieldnote, users):
 
 def test_database_refuses_an_empty_span_even_without_save(fieldnote, users):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Excerpt.objects.bulk_create([Excerpt(fieldnote=fieldnote, coder=users["coder"], start=4, end=4)])
+        Excerpt.objects.bulk_create(
+            [Excerpt(fieldnote=fieldnote, coder=users["coder"], start=4, end=4)]
+        )
 
 
 def test_code_from_another_project_is_refused(excerpt):

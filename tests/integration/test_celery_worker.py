@@ -16,7 +16,9 @@ def test_invitation_is_sent_by_a_real_worker_through_redis(celery_worker, settin
     project = ProjectFactory(name="Ward study")
     Membership.objects.create(project=project, user=pi, role=Role.PI)
 
-    membership = services.invite_member(project=project, email="zoe@example.org", role=Role.LAY, invited_by=pi)
+    membership = services.invite_member(
+        project=project, email="zoe@example.org", role=Role.LAY, invited_by=pi
+    )
 
     def sent():
         membership.refresh_from_db()
@@ -38,11 +40,18 @@ def test_nothing_is_enqueued_when_the_invitation_is_rolled_back(celery_worker):
     project = ProjectFactory()
     Membership.objects.create(project=project, user=pi, role=Role.PI)
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.invite_member(project=project, email="ghost@example.org", role=Role.LAY, invited_by=pi)
+        services.invite_member(
+            project=project, email="ghost@example.org", role=Role.LAY, invited_by=pi
+        )
         raise RuntimeError("the surrounding request failed")
     # A later invitation is delivered; the rolled-back one never reaches the worker.
-    membership = services.invite_member(project=project, email="real@example.org", role=Role.LAY, invited_by=pi)
-    wait_for(lambda: Membership.objects.get(pk=membership.pk).invitation_sent_at, what="the second invitation")
+    membership = services.invite_member(
+        project=project, email="real@example.org", role=Role.LAY, invited_by=pi
+    )
+    wait_for(
+        lambda: Membership.objects.get(pk=membership.pk).invitation_sent_at,
+        what="the second invitation",
+    )
     bodies = [path.read_text() for path in celery_worker.iterdir()]
     assert len(bodies) == 1
     assert "real@example.org" in bodies[0]

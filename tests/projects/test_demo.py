@@ -69,11 +69,15 @@ def test_demo_codebook_is_a_tree_of_folders_and_codes(demo):
         "Constituent groups",
     ]
     assert len(tree) == 14
-    assert [c.shortcut for c in demo.codebook.codes.exclude(shortcut="").order_by("shortcut")] == list("12345678")
+    assert [
+        c.shortcut for c in demo.codebook.codes.exclude(shortcut="").order_by("shortcut")
+    ] == list("12345678")
 
 
 def test_demo_coding_is_two_coders_on_two_fieldnotes_with_partial_agreement(demo):
-    excerpts = Excerpt.objects.filter(fieldnote__meeting__project=demo).select_related("fieldnote", "coder")
+    excerpts = Excerpt.objects.filter(fieldnote__meeting__project=demo).select_related(
+        "fieldnote", "coder"
+    )
     pairs = {(e.fieldnote.source_name, e.coder.username) for e in excerpts}
     assert pairs == {(f, c) for f in ("chloe.txt", "sam.txt") for c in ("amira", "ben")}
     # Character-level overlap per code, pooled: neither perfect agreement nor none.

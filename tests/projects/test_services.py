@@ -58,18 +58,26 @@ def test_invitation_email_is_sent_once_even_if_the_task_runs_again(
     assert len(mail.outbox) == 1
 
 
-def test_invite_existing_user_links_to_the_project(project, users, django_capture_on_commit_callbacks):
+def test_invite_existing_user_links_to_the_project(
+    project, users, django_capture_on_commit_callbacks
+):
     existing = UserFactory(username="known", email="known@example.org")
     with django_capture_on_commit_callbacks(execute=True):
-        services.invite_member(project=project, email="KNOWN@example.org", role=Role.OBSERVER, invited_by=users["pi"])
+        services.invite_member(
+            project=project, email="KNOWN@example.org", role=Role.OBSERVER, invited_by=users["pi"]
+        )
     assert Membership.objects.get(project=project, user=existing).role == Role.OBSERVER
     assert f"/projects/{project.pk}/" in mail.outbox[0].body
     assert "/accounts/reset/" not in mail.outbox[0].body
 
 
-def test_invite_existing_member_is_refused_and_nothing_is_sent(project, users, django_capture_on_commit_callbacks):
+def test_invite_existing_member_is_refused_and_nothing_is_sent(
+    project, users, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as error:
-        services.invite_member(project=project, email=users["coder"].email, role=Role.PI, invited_by=users["pi"])
+        services.invite_member(
+            project=project, email=users["coder"].email, role=Role.PI, invited_by=users["pi"]
+        )
     assert error.value.messages == [f"{users['coder'].email} is already a member of this project."]
     assert project.memberships.get(user=users["coder"]).role == Role.CODER
     assert mail.outbox == []
@@ -88,9 +96,9 @@ def test_last_pi_cannot_step_down_or_leave(project, users):
 def test_pi_can_step_down_when_another_pi_remains(project, users):
     services.change_role(membership=project.memberships.get(user=users["coder"]), role=Role.PI)
     services.change_role(membership=project.memberships.get(user=users["pi"]), role=Role.CODER)
-    assert sorted(project.memberships.filter(role=Role.PI).values_list("user__username", flat=True)) == [
-        "the-coder"
-    ]
+    assert sorted(
+        project.memberships.filter(role=Role.PI).values_list("user__username", flat=True)
+    ) == ["the-coder"]
 
 
 def test_change_role_refuses_unknown_role(project, users):

@@ -22,7 +22,9 @@ def test_create_project(login, db):
     from tests.factories import UserFactory
 
     user = UserFactory(username="newpi")
-    response = login(user).post(reverse("projects:list"), {"name": "  Pilot round  ", "description": ""})
+    response = login(user).post(
+        reverse("projects:list"), {"name": "  Pilot round  ", "description": ""}
+    )
     membership = Membership.objects.get(user=user)
     assert response["Location"] == reverse("projects:home", args=[membership.project_id])
     assert (membership.project.name, membership.role) == ("Pilot round", "pi")
@@ -34,7 +36,9 @@ def test_create_project_without_name_shows_error(login, users):
     assert response.context["form"].errors == {"name": ["This field is required."]}
 
 
-def test_project_home_lists_meetings_fieldnotes_codes_members(login, project, users, fieldnote, code):
+def test_project_home_lists_meetings_fieldnotes_codes_members(
+    login, project, users, fieldnote, code
+):
     response = login(users["observer"]).get(reverse("projects:home", args=[project.pk]))
     content = response.content.decode()
     assert "Learning event" in content
@@ -48,7 +52,9 @@ def test_project_home_lists_meetings_fieldnotes_codes_members(login, project, us
     ]
 
 
-def test_project_home_for_lay_member_shows_only_own_observations(login, project, users, fieldnote, lay_fieldnote):
+def test_project_home_for_lay_member_shows_only_own_observations(
+    login, project, users, fieldnote, lay_fieldnote
+):
     response = login(users["lay"]).get(reverse("projects:home", args=[project.pk]))
     assert response.templates[0].name == "projects/home_lay.html"
     assert list(response.context["fieldnotes"]) == [lay_fieldnote]
@@ -61,13 +67,17 @@ def test_project_home_for_lay_member_shows_only_own_observations(login, project,
 def test_fieldnote_reader_escapes_text_and_keeps_paragraphs(login, project, users, fieldnote):
     fieldnote.text = "Line <b>one</b>\n\nSecond paragraph\nwith a break"
     fieldnote.save()
-    response = login(users["coder"]).get(reverse("fieldnotes:detail", args=[project.pk, fieldnote.pk]))
+    response = login(users["coder"]).get(
+        reverse("fieldnotes:detail", args=[project.pk, fieldnote.pk])
+    )
     content = response.content.decode()
     assert '<p data-start="0">Line &lt;b&gt;one&lt;/b&gt;</p>' in content
     assert '<p data-start="17">Second paragraph\nwith a break</p>' in content
 
 
-def test_meeting_page_shows_agenda_and_fieldnotes_by_observer(login, project, users, meeting, fieldnote):
+def test_meeting_page_shows_agenda_and_fieldnotes_by_observer(
+    login, project, users, meeting, fieldnote
+):
     response = login(users["pi"]).get(reverse("meetings:detail", args=[project.pk, meeting.pk]))
     assert [item.title for item in response.context["agenda"]] == ["Welcome"]
     assert [f.observer.name for f in response.context["fieldnotes"]] == ["The observer"]
@@ -93,7 +103,8 @@ def test_members_page_shows_controls_only_to_pi(login, project, users):
 def test_invite_via_page_sends_email(login, project, users, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = login(users["pi"]).post(
-            reverse("projects:member_invite", args=[project.pk]), {"email": "zoe@example.org", "role": "lay"}
+            reverse("projects:member_invite", args=[project.pk]),
+            {"email": "zoe@example.org", "role": "lay"},
         )
     assert response["Location"] == reverse("projects:members", args=[project.pk])
     assert project.memberships.get(user__email="zoe@example.org").role == Role.LAY
@@ -116,7 +127,9 @@ def test_invite_with_bad_email_returns_form_fragment_under_htmx(login, project, 
 def test_change_role_under_htmx_returns_the_row(login, project, users):
     coder = project.memberships.get(user=users["coder"])
     response = login(users["pi"]).post(
-        reverse("projects:member_role", args=[project.pk, coder.pk]), {"role": "observer"}, headers={"HX-Request": "true"}
+        reverse("projects:member_role", args=[project.pk, coder.pk]),
+        {"role": "observer"},
+        headers={"HX-Request": "true"},
     )
     content = response.content.decode()
     assert content.lstrip().startswith(f'<tr id="member-{coder.pk}">')
@@ -128,7 +141,9 @@ def test_change_role_under_htmx_returns_the_row(login, project, users):
 def test_last_pi_stepping_down_shows_error_in_row(login, project, users):
     pi = project.memberships.get(user=users["pi"])
     response = login(users["pi"]).post(
-        reverse("projects:member_role", args=[project.pk, pi.pk]), {"role": "coder"}, headers={"HX-Request": "true"}
+        reverse("projects:member_role", args=[project.pk, pi.pk]),
+        {"role": "coder"},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 400
     assert "A project needs at least one principal investigator." in response.content.decode()
@@ -137,7 +152,9 @@ def test_last_pi_stepping_down_shows_error_in_row(login, project, users):
 
 def test_remove_member(login, project, users):
     coder = project.memberships.get(user=users["coder"])
-    response = login(users["pi"]).post(reverse("projects:member_remove", args=[project.pk, coder.pk]))
+    response = login(users["pi"]).post(
+        reverse("projects:member_remove", args=[project.pk, coder.pk])
+    )
     assert response["Location"] == reverse("projects:members", args=[project.pk])
     assert not project.memberships.filter(user=users["coder"]).exists()
 

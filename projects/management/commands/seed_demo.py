@@ -19,4 +19,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Loaded the demo study {project.name!r}."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for person in PEOPLE:
-            self.stdout.write(f"  {person.username:<9} {person.first_name} {person.last_name}, {person.role}")
+            self.stdout.write(
+                f"  {person.username:<9} {person.first_name} {person.last_name}, {person.role}"
+            )
