@@ -48,6 +48,7 @@ def project_home(request, project_id):
         "fieldnotes": fieldnotes,
         "memberships": project.memberships.select_related("user"),
         "codes": project.codebook.tree(),
+        "can_manage_meetings": can(project.role, "manage_meetings"),
         "section": "home",
     }
     return render_page(request, "projects/home.html", context)

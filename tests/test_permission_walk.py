@@ -38,6 +38,15 @@ PI_ONLY_POST = {
     "outsider": 404,
     "anonymous": LOGIN,
 }
+PI_ONLY_GET = {
+    "pi": OK,
+    "coder": 403,
+    "observer": 403,
+    "lay": 403,
+    "outsider": 404,
+    "anonymous": LOGIN,
+}
+PI_ONLY_BAD_POST = {**PI_ONLY_GET, "pi": 400}
 LOGGED_IN = {"pi": OK, "coder": OK, "observer": OK, "lay": OK, "outsider": OK, "anonymous": LOGIN}
 NOT_ALLOWED = {role: 405 for role in ROLES}
 NOT_ALLOWED_ANON_LOGIN = {**NOT_ALLOWED, "anonymous": LOGIN}
@@ -59,6 +68,9 @@ EXPECTED = {
     "projects:member_role": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"role": "observer"}),
     "projects:member_remove": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
     "meetings:detail": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    # An empty form is refused with 400 for the PI; nobody else reaches the form.
+    "meetings:create": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "meetings:edit": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "fieldnotes:detail": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "coding:codebook": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
