@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from coding.models import Code, Excerpt, ExcerptCode
+from coding.models import Code
+from coding.services import create_excerpt
 from fieldnotes.models import Fieldnote, Observer, SourceFormat
 from fieldnotes.text import normalise_text
 from meetings.models import AgendaItem, Meeting
@@ -174,14 +175,13 @@ def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
         fieldnote = fieldnotes[key]
         for item in excerpts:
             start, end = find_quote(fieldnote.text, item["quote"], item.get("occurrence", 1))
-            excerpt = Excerpt.objects.create(
+            create_excerpt(
                 fieldnote=fieldnote,
                 coder=users[item["coder"]],
                 start=start,
                 end=end,
+                codes=[codes[name] for name in item["codes"]],
                 memo=item.get("memo", ""),
                 unsure=item.get("unsure", False),
             )
-            for name in item["codes"]:
-                ExcerptCode.objects.create(excerpt=excerpt, code=codes[name])
     return project
