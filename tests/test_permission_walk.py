@@ -134,7 +134,7 @@ def url_kwargs(project, users, meeting, fieldnote):
     }
 
 
-def _check(response, expected, where):
+def assert_outcome(response, expected, where):
     if expected == LOGIN:
         assert response.status_code == 302, where
         assert response["Location"].startswith(reverse("login")), where
@@ -166,4 +166,4 @@ def test_url_access(client, users, url_kwargs, name, role, method, htmx):
         expected = post_expected[role]
         if htmx:
             expected = HTMX_POST_OUTCOMES.get(name, {}).get(role, expected)
-    _check(response, expected, f"{method} {name} as {role}{' (htmx)' if htmx else ''}")
+    assert_outcome(response, expected, f"{method} {name} as {role}{' (htmx)' if htmx else ''}")

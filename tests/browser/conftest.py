@@ -26,6 +26,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
@@ -67,13 +75,7 @@ def demo_server(tmp_path_factory):
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                if response.status == 200 and "celery@" in (var / "run-demo.log").read_text():
-                    break
-        except OSError:
-            pass
+    while not (_healthy(base) and "celery@" in (var / "run-demo.log").read_text()):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail("make run's server did not start:\n" + (var / "run-demo.log").read_text())
