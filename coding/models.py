@@ -108,6 +108,9 @@ class Excerpt(models.Model):
     end = models.PositiveIntegerField()
     memo = models.TextField(blank=True)
     unsure = models.BooleanField(default=False)
+    # Set when a revision of the fieldnote changed or deleted the excerpt's text.
+    needs_review = models.BooleanField(default=False)
+    review_reason = models.CharField(max_length=300, blank=True)
     codes = models.ManyToManyField(Code, through="ExcerptCode", related_name="excerpts")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

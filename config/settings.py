@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "meetings",
     "fieldnotes",
     "coding",
+    "panel",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,15 @@ STORAGES = {
 }
 # Uploaded fieldnote files are kept outside the web root and are never served directly.
 MEDIA_ROOT = VAR_DIR / "uploads"
+UPLOAD_MAX_BYTES = (
+    env_int("UPLOAD_MAX_MB", 10, "Largest fieldnote file accepted, in megabytes.") * 1_048_576
+)
+# A .docx or .odt is a zip: cap what it may unpack to, against zip bombs. A 10 MB .docx of dense
+# text unpacks to about 40 MB of XML; parsing takes about ten times that in memory.
+UPLOAD_MAX_UNPACKED_BYTES = 6 * UPLOAD_MAX_BYTES
+# Pasted text and lay panel answers arrive as form fields; allow them the same size as a file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1_048_576
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # Email: the console in development; SMTP otherwise.
 EMAIL_BACKEND = env_str(

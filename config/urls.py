@@ -6,8 +6,9 @@ from . import views
 urlpatterns = [
     path("", include("projects.urls")),
     path("projects/<int:project_id>/meetings/", include("meetings.urls")),
-    path("projects/<int:project_id>/fieldnotes/", include("fieldnotes.urls")),
+    path("projects/<int:project_id>/", include("fieldnotes.urls")),
     path("projects/<int:project_id>/", include("coding.urls")),
+    path("", include("panel.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

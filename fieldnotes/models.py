@@ -56,6 +56,9 @@ class FieldnoteQuerySet(models.QuerySet):
     def in_project(self, project):
         return self.filter(meeting__project=project)
 
+    def latest_versions(self):
+        return self.filter(next_version__isnull=True)
+
     def written_by(self, user):
         return self.filter(observer__user=user)
 
@@ -97,11 +100,14 @@ class Fieldnote(models.Model):
         self.text = normalise_text(self.text)
         if self.pk is not None:
             stored = Fieldnote.objects.filter(pk=self.pk).values_list("text", flat=True).first()
-            if stored is not None and stored != self.text and self.excerpts.exists():
-                raise FieldnoteFrozen(
-                    "This fieldnote has coded excerpts, so its text can no longer change. "
-                    "Create a new version instead."
-                )
+            if stored is not None and stored != self.text:
+                if self.excerpts.exists():
+                    raise FieldnoteFrozen(
+                        "This fieldnote has coded excerpts, so its text can no longer change. "
+                        "Create a new version instead."
+                    )
+                if Fieldnote.objects.filter(previous_version=self).exists():
+                    raise FieldnoteFrozen("An earlier version of a fieldnote cannot change.")
         super().save(*args, **kwargs)
 
     @property
@@ -119,3 +125,66 @@ class Fieldnote(models.Model):
             and self.observer.project_id != self.meeting.project_id
         ):
             raise ValidationError({"observer": "The observer belongs to another project."})
+
+
+class TimeMarker(models.Model):
+    """A clock time found in a fieldnote: links an offset to a moment of the meeting."""
+
+    class Kind(models.TextChoices):
+        CLOCK = "clock", "Clock time"
+        ELAPSED = "elapsed", "Elapsed time"
+        MANUAL = "manual", "Added by hand"
+
+    fieldnote = models.ForeignKey(Fieldnote, on_delete=models.CASCADE, related_name="time_markers")
+    offset = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    moment = models.DateTimeField(null=True, blank=True)
+    confirmed = models.BooleanField(default=False)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["fieldnote", "offset", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("offset")), name="time_marker_not_empty"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.text} at {self.offset}"
+
+
+class PendingUpload(models.Model):
+    """A file read and waiting for the uploader to check its text and time markers.
+
+    Keeping the extracted text on the server means what is previewed is exactly what is saved.
+    """
+
+    batch = models.UUIDField(db_index=True)
+    meeting = models.ForeignKey("meetings.Meeting", on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    source_name = models.CharField(max_length=255)
+    source_format = models.CharField(max_length=8, choices=SourceFormat.choices)
+    text = models.TextField(blank=True)
+    encoding = models.CharField(max_length=20, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    # Replaces this fieldnote with a new version when set.
+    revises = models.ForeignKey(
+        Fieldnote, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["batch", "pk"]
+
+    def __str__(self):
+        return self.source_name
+
+    @property
+    def ok(self) -> bool:
+        return not self.error

@@ -13,16 +13,24 @@ from .services import save_meeting
 @require_GET
 def meeting_detail(request, project_id, meeting_id):
     meeting = get_meeting_for(request.user, project_id, meeting_id)
-    fieldnotes = meeting.fieldnotes.select_related("observer").order_by("observer__name", "version")
+    fieldnotes = (
+        meeting.fieldnotes.latest_versions()
+        .select_related("observer")
+        .order_by("observer__name", "created_at")
+    )
+    role = meeting.project.role
     context = {
         "project": meeting.project,
         "meeting": meeting,
         "agenda": meeting.agenda_items.all(),
         "fieldnotes": fieldnotes,
-        "can_manage": can(meeting.project.role, "manage_meetings"),
+        "can_manage": can(role, "manage_meetings"),
+        "can_upload": can(role, "upload_fieldnotes"),
+        "can_manage_lay_panel": can(role, "manage_lay_panel"),
         "section": "home",
     }
-    return render_page(request, "meetings/detail.html", context)
+    # The fieldnote list refreshes itself, so lay panel submissions appear as they arrive.
+    return render_page(request, "meetings/detail.html", context, fragment="fieldnote-list")
 
 
 def _edit(request, project, meeting):

@@ -23,6 +23,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_members": RESEARCHERS,
     "manage_members": frozenset({PI}),
     "manage_meetings": frozenset({PI}),
+    "upload_fieldnotes": RESEARCHERS,
+    "revise_own_fieldnotes": RESEARCHERS,
+    "revise_any_fieldnote": frozenset({PI}),
+    "manage_lay_panel": frozenset({PI}),
 }
 
 
@@ -69,10 +73,14 @@ def get_fieldnote_for(user, project_id: int, fieldnote_id: int, need: str = "rea
     )
     if fieldnote is None:
         raise Http404("No such fieldnote.")
+    own = fieldnote.observer.user_id == user.pk
     if need == "read_fieldnotes" and not can(project.role, need):
-        if fieldnote.observer.user_id != user.pk:
+        if not own:
             raise PermissionDenied("Lay panel members can read only their own observations.")
         need = "read_own_fieldnotes"
+    if need == "revise_fieldnote":
+        # The observer who wrote it, or a PI, may revise a fieldnote and correct its time markers.
+        need = "revise_own_fieldnotes" if own else "revise_any_fieldnote"
     _require(project.role, need)
     fieldnote.meeting.project = project
     return fieldnote

@@ -39,6 +39,7 @@ def project_home(request, project_id):
     meetings = project.meetings.all()
     fieldnotes = (
         Fieldnote.objects.in_project(project)
+        .latest_versions()
         .select_related("meeting", "observer")
         .order_by("meeting__starts_at", "observer__name", "version")
     )

@@ -19,7 +19,7 @@ def test_admin_sends_project_members_to_the_admin_login(client, users):
     sorted(
         f"{model._meta.app_label}_{model._meta.model_name}"
         for model in admin.site._registry
-        if model._meta.app_label in {"projects", "meetings", "fieldnotes", "coding"}
+        if model._meta.app_label in {"projects", "meetings", "fieldnotes", "coding", "panel"}
     ),
 )
 def test_every_model_has_a_working_admin_list_and_add_page(client, excerpt, model):

@@ -4,6 +4,8 @@ Adding a URL without adding it to EXPECTED fails `test_every_url_is_in_the_table
 ship without a decision about who may see it. Outsiders get 404, the wrong role 403.
 """
 
+import uuid
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -47,6 +49,22 @@ PI_ONLY_GET = {
     "anonymous": LOGIN,
 }
 PI_ONLY_BAD_POST = {**PI_ONLY_GET, "pi": 400}
+AUTHOR_OR_PI = {
+    "pi": OK,
+    "coder": 403,
+    "observer": OK,
+    "lay": 403,
+    "outsider": 404,
+    "anonymous": LOGIN,
+}
+OWNER_ONLY = {
+    "pi": OK,
+    "coder": 404,
+    "observer": 404,
+    "lay": 403,
+    "outsider": 404,
+    "anonymous": LOGIN,
+}
 LOGGED_IN = {"pi": OK, "coder": OK, "observer": OK, "lay": OK, "outsider": OK, "anonymous": LOGIN}
 NOT_ALLOWED = {role: 405 for role in ROLES}
 NOT_ALLOWED_ANON_LOGIN = {**NOT_ALLOWED, "anonymous": LOGIN}
@@ -72,6 +90,27 @@ EXPECTED = {
     "meetings:create": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "meetings:edit": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "fieldnotes:detail": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    # The fixture's fieldnote was written by the observer: they and the PI may revise it.
+    "fieldnotes:revise": (AUTHOR_OR_PI, {**AUTHOR_OR_PI, "pi": 400, "observer": 400}, {}),
+    "fieldnotes:markers": (AUTHOR_OR_PI, {**AUTHOR_OR_PI, "pi": R, "observer": R}, {}),
+    "fieldnotes:upload": (
+        RESEARCHERS_ONLY,
+        {**RESEARCHERS_ONLY, "pi": 400, "coder": 400, "observer": 400},
+        {},
+    ),
+    # The PI's own upload batch: other researchers cannot see that it exists.
+    "fieldnotes:preview": (OWNER_ONLY, {**OWNER_ONLY, "pi": 400}, {}),
+    "fieldnotes:discard": (NOT_ALLOWED_ANON_LOGIN, {**OWNER_ONLY, "pi": R}, {}),
+    "panel:manage": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    "panel:invite": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_BAD_POST, {}),
+    "panel:prompts": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"prompts": "What happened?"}),
+    "panel:lock": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"locked": "1"}),
+    "panel:revoke": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "panel:reissue": (NOT_ALLOWED_ANON_LOGIN, {**PI_ONLY_POST, "pi": OK}, {}),
+    # Lay panel links need no account: everyone holding the link gets the same answer.
+    "panel:form": (ALL_OK, {role: 400 for role in ROLES}, {}),
+    "panel:draft": (NOT_ALLOWED, ALL_OK, {"name": "Margaret", "answer-0": "A lot happened."}),
+    "panel:sent": ({role: R for role in ROLES}, NOT_ALLOWED, {}),
     "coding:codebook": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
@@ -123,7 +162,19 @@ def test_every_url_is_in_the_table():
 
 @pytest.fixture
 def url_kwargs(project, users, meeting, fieldnote):
+    from fieldnotes.models import PendingUpload
+    from panel.services import create_invitation
+
     coder_membership = project.memberships.get(user=users["coder"])
+    pending = PendingUpload.objects.create(
+        batch=uuid.uuid4(),
+        meeting=meeting,
+        uploaded_by=users["pi"],
+        source_name="notes.txt",
+        source_format="txt",
+        text="09:30 We began.",
+    )
+    invitation, key = create_invitation(meeting=meeting, label="Margaret", created_by=users["pi"])
     return {
         "project_id": project.pk,
         "meeting_id": meeting.pk,
@@ -131,6 +182,9 @@ def url_kwargs(project, users, meeting, fieldnote):
         "membership_id": coder_membership.pk,
         "uidb64": "MQ",
         "token": "not-a-token",
+        "batch": pending.batch,
+        "invitation_id": invitation.pk,
+        "key": key,
     }
 
 
