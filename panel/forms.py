@@ -20,7 +20,7 @@ class PromptsForm(PlainLabelsMixin, forms.Form):
     prompts = forms.CharField(
         label="Questions, one per line",
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Empty means the four standard questions.",
+        help_text="Leave it empty to go back to the four standard questions.",
         required=False,
     )
 

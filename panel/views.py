@@ -23,7 +23,7 @@ def _manage_context(meeting, **extra):
         "meeting": meeting,
         "invitations": meeting.lay_invitations.select_related("observer", "draft__fieldnote"),
         "invite_form": InvitationForm(),
-        "prompts_form": PromptsForm(initial={"prompts": "\n".join(meeting.lay_prompts)}),
+        "prompts_form": PromptsForm(initial={"prompts": "\n".join(meeting.prompts)}),
         "prompts": meeting.prompts,
         "section": "home",
         **extra,

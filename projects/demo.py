@@ -19,6 +19,7 @@ from django.db import transaction
 from coding.models import Code
 from coding.services import create_excerpt
 from fieldnotes.models import Fieldnote, Observer, SourceFormat
+from fieldnotes.services import save_suggested_markers
 from fieldnotes.text import normalise_text
 from meetings.models import AgendaItem, Meeting
 
@@ -165,6 +166,10 @@ def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
             source_format=SourceFormat.TEXT,
             created_by=users[person.username],
         )
+    # As if each observer had checked the clock times found in their notes on upload.
+    for fieldnote in fieldnotes.values():
+        save_suggested_markers(fieldnote)
+        fieldnote.time_markers.filter(moment__isnull=False).update(confirmed=True)
 
     codebook_data = json.loads((data_dir / "codebook.json").read_text(encoding="utf-8"))
     _load_codes(project.codebook, codebook_data["codes"])

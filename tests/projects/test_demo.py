@@ -122,3 +122,30 @@ def test_seed_demo_is_idempotent_and_prints_logins(db, settings, capsys):
     assert "already loaded" in out
     assert "password for all: triangulate-demo" in out
     assert "  priya     Priya Raman, pi" in out
+
+
+def test_demo_fieldnotes_carry_time_markers_on_the_meeting_clock(demo):
+    from fieldnotes.models import TimeMarker
+
+    meeting = demo.meetings.get()
+    markers = TimeMarker.objects.filter(fieldnote__meeting=meeting)
+    counts = {
+        name: markers.filter(fieldnote__source_name=f"{name}.txt").count()
+        for name in ("amira", "ben", "chloe", "sam", "margaret", "tony")
+    }
+    assert all(count >= 15 for count in counts.values()), counts
+    assert set(markers.filter(fieldnote__source_name="sam.txt").values_list("kind", flat=True)) == {
+        "clock",
+        "elapsed",
+    }
+    # Tony's question at 14:05 on day one is marked in every account, within five minutes.
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    question = datetime(2026, 3, 10, 14, 5, tzinfo=ZoneInfo("Europe/London"))
+    near = markers.filter(
+        moment__gte=question - timedelta(minutes=5), moment__lte=question + timedelta(minutes=5)
+    )
+    assert set(near.values_list("fieldnote__source_name", flat=True)) == {
+        f"{name}.txt" for name in counts
+    }
