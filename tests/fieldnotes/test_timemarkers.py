@@ -742,3 +742,16 @@ def test_find_markers_is_fast_on_a_long_text():
         timings.append(time.perf_counter() - started)
     assert min(timings) < 1.0
     assert len(markers) > 2_000
+
+
+def test_candidate_scan_finds_exactly_what_a_full_scan_finds():
+    from pathlib import Path
+
+    from fieldnotes import timemarkers
+
+    folder = Path(__file__).resolve().parents[2] / "demo" / "fieldnotes"
+    texts = [path.read_text() for path in sorted(folder.glob("*.txt"))]
+    texts.append("Twenty-five to four, TWELVE noon, (00:12:31) [12:31] half eleven, at nine with x.")
+    for text in texts:
+        full = [match.span() for match in timemarkers._MARKER.finditer(text)]
+        assert [match.span() for match in timemarkers._marker_matches(text)] == full
