@@ -3,7 +3,7 @@
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +16,7 @@ from .reanchor import Status, reanchor
 from .timemarkers import anchor_markers, find_day_headings, find_markers
 
 UNREADABLE = "The file could not be read."
+PENDING_KEPT_FOR = timedelta(days=7)
 
 
 def suggest_markers(text: str, meeting) -> list:
@@ -71,6 +72,8 @@ def read_uploads(*, meeting, uploaded_by, files=(), pasted_text="", pasted_name=
 
     A file that cannot be read is kept in the batch with the reason, so the preview can list it.
     """
+    # Previews nobody saved or discarded are not kept for ever: they hold confidential text.
+    PendingUpload.objects.filter(created_at__lt=timezone.now() - PENDING_KEPT_FOR).delete()
     batch = uuid.uuid4()
     common = {"batch": batch, "meeting": meeting, "uploaded_by": uploaded_by, "revises": revises}
     pending = [_pending_from_file(uploaded, **common) for uploaded in files]

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -116,7 +117,8 @@ def lock(request, project_id, meeting_id):
 
 # The lay member's side: no account, the link's token is the credential. These views are exempt
 # from CSRF checks because the token travels in the address, not in a cookie a forged request could
-# borrow; and a draft must save even when the browser's cookies have gone.
+# borrow; and a draft must save even when the browser's cookies have gone. Nothing is cached, as
+# the pages hold a person's own words.
 
 
 def _invitation_or_message(request, key):
@@ -146,6 +148,7 @@ def _form_context(invitation, draft, **extra):
 
 @login_not_required
 @csrf_exempt
+@never_cache
 @require_http_methods(["GET", "POST"])
 def lay_form(request, key):
     invitation, unavailable = _invitation_or_message(request, key)
@@ -171,6 +174,7 @@ def lay_form(request, key):
 
 @login_not_required
 @csrf_exempt
+@never_cache
 @require_POST
 def lay_draft(request, key):
     """Autosave: called as the person types, on leaving a box, and on leaving the page."""
@@ -193,6 +197,7 @@ def lay_draft(request, key):
 
 @login_not_required
 @csrf_exempt
+@never_cache
 @require_GET
 def lay_sent(request, key):
     invitation, unavailable = _invitation_or_message(request, key)

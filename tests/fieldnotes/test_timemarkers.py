@@ -751,7 +751,7 @@ def test_candidate_scan_finds_exactly_what_a_full_scan_finds():
 
     folder = Path(__file__).resolve().parents[2] / "demo" / "fieldnotes"
     texts = [path.read_text() for path in sorted(folder.glob("*.txt"))]
-    texts.append("Twenty-five to four, TWELVE noon, (00:12:31) [12:31] half eleven, at nine with x.")
+    texts.append("Twenty-five to four, TWELVE noon, (00:12:31) [12:31] half eleven, at nine, ok.")
     for text in texts:
         full = [match.span() for match in timemarkers._MARKER.finditer(text)]
         assert [match.span() for match in timemarkers._marker_matches(text)] == full

@@ -34,17 +34,24 @@ def _batch_url(response):
     return response["Location"]
 
 
+def _marker_fields(item):
+    """The time-marker fields of one previewed file, as the page rendered them."""
+    data = {}
+    for form in item.marker_forms:
+        if form["include"].value():
+            data[f"{form.prefix}-include"] = "on"
+        moment = form["moment"].value()
+        data[f"{form.prefix}-moment"] = moment.strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
+    return data
+
+
 def _preview_post(client, url, response, **overrides):
     """Posts the preview form back as the page rendered it, with some fields changed."""
     data = {}
     for item in response.context["good"]:
         for name in item.form.fields:
             data[f"{item.form.prefix}-{name}"] = item.form[name].value() or ""
-        for form in item.marker_forms:
-            if form["include"].value():
-                data[f"{form.prefix}-include"] = "on"
-            moment = form["moment"].value()
-            data[f"{form.prefix}-moment"] = moment.strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
+        data.update(_marker_fields(item))
     data.update(overrides)
     return client.post(url, data)
 
@@ -211,10 +218,7 @@ def test_revision_carries_excerpts_to_a_new_version(login, project, users, field
     preview = client.get(_batch_url(response))
     assert preview.context["good"][0].revision == {"moved": 1}
     assert "1 moved with their text" in preview.content.decode()
-    data = {}
-    for form in preview.context["good"][0].marker_forms:
-        data[f"{form.prefix}-include"] = "on"
-        data[f"{form.prefix}-moment"] = form["moment"].value().strftime("%Y-%m-%dT%H:%M:%S")
+    data = _marker_fields(preview.context["good"][0])
     saved = client.post(_batch_url(response), data)
     new = Fieldnote.objects.get(version=2)
     assert saved["Location"] == reverse("fieldnotes:detail", args=[project.pk, new.pk])
@@ -239,10 +243,7 @@ def test_revision_flags_changed_excerpts(login, project, users, fieldnote, coded
         reverse("fieldnotes:revise", args=[project.pk, fieldnote.pk]), {"pasted_text": revised}
     )
     preview = client.get(_batch_url(response))
-    data = {}
-    for form in preview.context["good"][0].marker_forms:
-        data[f"{form.prefix}-include"] = "on"
-        data[f"{form.prefix}-moment"] = form["moment"].value().strftime("%Y-%m-%dT%H:%M:%S")
+    data = _marker_fields(preview.context["good"][0])
     client.post(_batch_url(response), data)
     coded.refresh_from_db()
     assert coded.needs_review is True

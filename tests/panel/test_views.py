@@ -123,3 +123,8 @@ def test_locking_stops_changes(client, login, key, project, users, meeting):
     )
     assert response.status_code == 409
     assert Fieldnote.objects.get().text == "What happened?\nTalk."
+
+
+def test_lay_pages_are_never_cached(client, key):
+    response = client.get(reverse("panel:form", args=[key]))
+    assert "no-store" in response["Cache-Control"]
