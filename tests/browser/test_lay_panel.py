@@ -74,7 +74,7 @@ def test_lay_member_types_reloads_goes_offline_sends_and_pi_sees_it(browser, pag
     page.get_by_role(
         "link", name=re.compile("Observations of Learning Community Event 3 by Raymond")
     ).click()
-    text = page.get_by_role("article", name="Text of the fieldnote").inner_text()
+    text = page.get_by_role("article", name="Text of the fieldnote").text_content()
     assert "What happened?\nTony asked where the patients were in the slides, at about 2pm." in text
     assert "Did anything concern you?\nNobody looked at Margaret when she spoke." in text
     assert page.console_errors == []
