@@ -42,8 +42,9 @@ class Code(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    # Stored once, never regenerated: REFI-QDA exchange and past reports rely on it.
-    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stored once, never regenerated: REFI-QDA exchange and past reports rely on it. Unique
+    # within a codebook only: two projects may import the same codebook.
+    guid = models.UUIDField(default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     definition = models.TextField(blank=True)
     inclusion = models.TextField("inclusion criteria", blank=True)
@@ -53,6 +54,10 @@ class Code(models.Model):
     shortcut = models.CharField(max_length=1, blank=True)
     is_codable = models.BooleanField(default=True)
     archived = models.BooleanField(default=False)
+    # Set when this code was merged into another; it stays, archived, for history and old reports.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -62,8 +67,12 @@ class Code(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["codebook", "shortcut"],
-                condition=~models.Q(shortcut=""),
+                condition=~models.Q(shortcut="") & models.Q(archived=False),
                 name="one_code_per_shortcut",
+                violation_error_message="Another code already uses this keyboard shortcut.",
+            ),
+            models.UniqueConstraint(
+                fields=["codebook", "guid"], name="code_guid_unique_in_codebook"
             ),
         ]
 
@@ -89,6 +98,66 @@ class Code(models.Model):
             names.append(code.name)
             code = code.parent
         return "/".join(reversed(names))
+
+
+class CodeChange(models.Model):
+    """One change to a codebook: who, when, what before and after. Never edited or deleted."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Edited"
+        MOVED = "moved", "Moved"
+        ARCHIVED = "archived", "Archived"
+        RESTORED = "restored", "Restored"
+        MERGED = "merged", "Merged"
+        SPLIT = "split", "Split"
+        RECODED = "recoded", "Excerpts recoded"
+        IMPORTED = "imported", "Imported"
+        VERSION = "version", "Version labelled"
+
+    codebook = models.ForeignKey(Codebook, on_delete=models.CASCADE, related_name="changes")
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    summary = models.CharField(max_length=500)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["codebook", "-at", "-pk"]
+
+    def __str__(self):
+        return self.summary
+
+
+class CodebookVersion(models.Model):
+    """A labelled state of the codebook ("v2 after pilot round"), kept as a full snapshot so that a
+    report run on it can always say what its codes were, whatever happens to the codebook later."""
+
+    codebook = models.ForeignKey(Codebook, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    label = models.CharField(max_length=200)
+    snapshot = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["codebook", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["codebook", "number"], name="codebook_version_number_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"v{self.number} {self.label}"
 
 
 class Excerpt(models.Model):
@@ -225,6 +294,10 @@ class AgreementReport(models.Model):
         CodingRound, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The codebook as it was when the report ran: a later merge never rewrites an old report.
+    codebook_version = models.ForeignKey(
+        CodebookVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
     parameters = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0.0)

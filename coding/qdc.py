@@ -127,11 +127,12 @@ def _parse(data: bytes) -> etree._Element:
         root = etree.fromstring(data, _safe_parser())
     except etree.XMLSyntaxError as error:
         # libxml2 refuses entity bombs and external entities in attributes itself; say why.
-        if "amplification" in error.msg or "external entity" in error.msg:
+        reason = error.msg or ""
+        if "amplification" in reason or "external entity" in reason:
             raise QdcError(_ENTITIES_REFUSED) from error
         raise QdcError(_syntax_message(error)) from error
     dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):
+    if dtd is not None and next(dtd.iterentities(), None) is not None:
         raise QdcError(_ENTITIES_REFUSED)
     return root
 
@@ -211,9 +212,7 @@ def _read_code(
         is_codable=_read_codable(element.get("isCodable"), label, warnings),
         colour=colour,
         **fields,
-        children=[
-            _read_code(child, path, seen, warnings) for child in _children(element, "Code")
-        ],
+        children=[_read_code(child, path, seen, warnings) for child in _children(element, "Code")],
     )
 
 
@@ -331,9 +330,7 @@ def _write_code(parent: etree._Element, code: QdcCode, used: set[str]) -> None:
     if colour is not None:
         attributes["color"] = colour
     element = etree.SubElement(parent, _qualified("Code"), attributes)
-    description = compose_description(
-        code.definition, code.inclusion, code.exclusion, code.example
-    )
+    description = compose_description(code.definition, code.inclusion, code.exclusion, code.example)
     if description:
         etree.SubElement(element, _qualified("Description")).text = _xml_text(description)
     for child in code.children:
@@ -367,9 +364,7 @@ def validate(data: bytes, xsd_path: str | PathLike[str]) -> list[str]:
 
 # Values --------------------------------------------------------------------------------------
 
-_GUID = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def normalise_guid(text: str) -> str:
@@ -392,7 +387,9 @@ _HEX_COLOUR = re.compile(r"#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 # [0-9], not \d: \d would accept digits of other scripts, which int() then reads.
 _CHANNEL = r"\s*([0-9]{1,3})\s*"
 _ALPHA = r"(?:,\s*(?:[0-9]*\.)?[0-9]+%?\s*)?"
-_RGB_COLOUR = re.compile(rf"rgba?\({_CHANNEL},{_CHANNEL},{_CHANNEL}{_ALPHA}\)", re.IGNORECASE)
+_RGB_COLOUR = re.compile(
+    rf"rgba?\({_CHANNEL},{_CHANNEL},{_CHANNEL}{_ALPHA}\)", re.IGNORECASE | re.ASCII
+)
 
 
 def normalise_colour(text: str | None) -> str | None:
@@ -425,7 +422,8 @@ _FIELD_LABELS = {"inclusion": "Inclusion", "exclusion": "Exclusion", "example": 
 _LABEL = re.compile(
     r"\s*(?P<label>definition|inclusion[ \t]+criteria|inclusion|include"
     r"|exclusion[ \t]+criteria|exclusion|exclude|examples|example)[ \t]*:",
-    re.IGNORECASE,
+    # ASCII: in Unicode mode "ſ" would match "s" and "K" (Kelvin) "k", making labels of words.
+    re.IGNORECASE | re.ASCII,
 )
 _FIELD_OF_LABEL = {
     "definition": "definition",
@@ -471,7 +469,8 @@ def split_description(text: str) -> dict[str, str]:
         separator = parts[index - 1] if index else ""
         if match := _LABEL.match(paragraph):
             current = _FIELD_OF_LABEL[" ".join(match["label"].lower().split())]
-            paragraph = paragraph[match.end() :]
+            # compose_description writes "Label: text"; the space is the label's, not the text's.
+            paragraph = paragraph[match.end() :].lstrip()
         if current in started:
             fields[current] += separator + paragraph
         else:

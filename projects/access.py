@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_fieldnotes": RESEARCHERS,
     "read_own_fieldnotes": frozenset({PI, CODER, OBSERVER, LAY}),
     "view_codebook": RESEARCHERS,
+    "edit_codebook": frozenset({PI}),
     "view_members": RESEARCHERS,
     "manage_members": frozenset({PI}),
     "manage_meetings": frozenset({PI}),
@@ -84,6 +85,22 @@ def get_fieldnote_for(user, project_id: int, fieldnote_id: int, need: str = "rea
     _require(project.role, need)
     fieldnote.meeting.project = project
     return fieldnote
+
+
+def get_code_for(user, project_id: int, code_id: int, need: str = "edit_codebook"):
+    from coding.models import Code
+
+    project = get_project_for(user, project_id)
+    code = (
+        Code.objects.select_related("parent", "merged_into", "codebook")
+        .filter(codebook__project=project, pk=code_id)
+        .first()
+    )
+    if code is None:
+        raise Http404("No such code.")
+    _require(project.role, need)
+    code.codebook.project = project
+    return code
 
 
 def get_membership_for(user, project_id: int, membership_id: int, need: str = "manage_members"):

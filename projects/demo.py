@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from coding.models import Code
+from coding.codebook import apply_starter, label_version
 from coding.services import create_excerpt
 from fieldnotes.models import Fieldnote, Observer, SourceFormat
 from fieldnotes.services import save_suggested_markers
@@ -81,24 +81,6 @@ def find_quote(text: str, quote: str, occurrence: int = 1) -> tuple[int, int]:
 
 def demo_exists() -> bool:
     return Project.objects.filter(name=DEMO_PROJECT, created_by__username="priya").exists()
-
-
-def _load_codes(codebook, entries, parent=None):
-    for position, entry in enumerate(entries):
-        code = Code.objects.create(
-            codebook=codebook,
-            parent=parent,
-            name=entry["name"],
-            definition=entry.get("definition", ""),
-            inclusion=entry.get("inclusion", ""),
-            exclusion=entry.get("exclusion", ""),
-            example=entry.get("example", ""),
-            colour=entry["colour"],
-            shortcut=entry.get("shortcut", ""),
-            is_codable=entry.get("is_codable", True),
-            position=position,
-        )
-        _load_codes(codebook, entry.get("children", []), parent=code)
 
 
 @transaction.atomic
@@ -171,8 +153,8 @@ def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
         save_suggested_markers(fieldnote)
         fieldnote.time_markers.filter(moment__isnull=False).update(confirmed=True)
 
-    codebook_data = json.loads((data_dir / "codebook.json").read_text(encoding="utf-8"))
-    _load_codes(project.codebook, codebook_data["codes"])
+    apply_starter(codebook=project.codebook, name="what-meetings-do", user=users["priya"])
+    label_version(codebook=project.codebook, user=users["priya"], label="v1 before the pilot round")
     codes = {code.name: code for code in project.codebook.codes.all()}
 
     codings = json.loads((data_dir / "codings.json").read_text(encoding="utf-8"))

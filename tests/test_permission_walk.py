@@ -112,6 +112,23 @@ EXPECTED = {
     "panel:draft": (NOT_ALLOWED, ALL_OK, {"name": "Margaret", "answer-0": "A lot happened."}),
     "panel:sent": ({role: R for role in ROLES}, NOT_ALLOWED, {}),
     "coding:codebook": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "coding:code_add": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_BAD_POST, {}),
+    "coding:history": (RESEARCHERS_ONLY, {**PI_ONLY_BAD_POST, "lay": 403}, {}),
+    "coding:import": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "coding:export_qdc": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "coding:export_csv": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    # Without htmx a code's own URL sends the browser to its place in the codebook.
+    "coding:code": (
+        {**RESEARCHERS_ONLY, "pi": R, "coder": R, "observer": R},
+        NOT_ALLOWED_ANON_LOGIN,
+        {},
+    ),
+    "coding:code_edit": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "coding:code_move": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"direction": "up"}),
+    "coding:code_archive": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"archived": "1"}),
+    "coding:code_merge": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "coding:code_split": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "coding:code_recode": (PI_ONLY_GET, PI_ONLY_POST, {}),
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
     # Logging out leads to the login page, as does any page for an anonymous user.
@@ -133,6 +150,11 @@ HX = "hx-redirect"
 HTMX_POST_OUTCOMES = {
     "projects:member_invite": {"pi": HX},
     "projects:member_role": {"pi": OK},
+    "coding:code_move": {"pi": OK},
+    "coding:code_archive": {"pi": OK},
+}
+HTMX_GET_OUTCOMES = {
+    "coding:code": {"pi": OK, "coder": OK, "observer": OK},
 }
 
 
@@ -161,7 +183,7 @@ def test_every_url_is_in_the_table():
 
 
 @pytest.fixture
-def url_kwargs(project, users, meeting, fieldnote):
+def url_kwargs(project, users, meeting, fieldnote, code):
     from fieldnotes.models import PendingUpload
     from panel.services import create_invitation
 
@@ -185,6 +207,7 @@ def url_kwargs(project, users, meeting, fieldnote):
         "batch": pending.batch,
         "invitation_id": invitation.pk,
         "key": key,
+        "code_id": code.pk,
     }
 
 
@@ -215,6 +238,8 @@ def test_url_access(client, users, url_kwargs, name, role, method, htmx):
     if method == "GET":
         response = client.get(url, headers=headers)
         expected = get_expected[role]
+        if htmx:
+            expected = HTMX_GET_OUTCOMES.get(name, {}).get(role, expected)
     else:
         response = client.post(url, data, headers=headers)
         expected = post_expected[role]
