@@ -374,7 +374,12 @@ def export_qdc(request, project_id):
             children=children,
         )
 
-    data = qdc.write_qdc(_nest(project.codebook, build))
+    codes = _nest(project.codebook, build)
+    if not codes:
+        # REFI-QDA needs at least one code in a codebook file.
+        messages.error(request, "The codebook is empty, so there is nothing to export yet.")
+        return redirect("coding:codebook", project_id)
+    data = qdc.write_qdc(codes)
     return _download(data, f"{slugify(project.name) or 'codebook'}.qdc", "application/xml")
 
 

@@ -12,6 +12,21 @@ class PlainLabelsMixin:
 
 
 class ProjectForm(PlainLabelsMixin, forms.ModelForm):
+    starter = forms.ChoiceField(
+        label="Start the codebook with", choices=(), initial="empty", required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        from coding.codebook import STARTERS
+
+        super().__init__(*args, **kwargs)
+        self.fields["starter"].choices = [("empty", STARTERS["empty"])] + [
+            (key, label) for key, label in STARTERS.items() if key != "empty"
+        ]
+
+    def clean_starter(self):
+        return self.cleaned_data["starter"] or "empty"
+
     class Meta:
         model = Project
         fields = ["name", "description"]

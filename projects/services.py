@@ -9,12 +9,16 @@ User = get_user_model()
 
 
 @transaction.atomic
-def create_project(*, name: str, description: str = "", created_by) -> Project:
+def create_project(
+    *, name: str, description: str = "", created_by, starter: str = "empty"
+) -> Project:
+    from coding.codebook import apply_starter
     from coding.models import Codebook
 
     project = Project.objects.create(name=name, description=description, created_by=created_by)
     Membership.objects.create(project=project, user=created_by, role=Role.PI)
-    Codebook.objects.create(project=project)
+    codebook = Codebook.objects.create(project=project)
+    apply_starter(codebook=codebook, name=starter, user=created_by)
     return project
 
 

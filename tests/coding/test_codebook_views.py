@@ -214,3 +214,10 @@ def test_exports_download_with_file_names(login, users, project, code):
     assert qdc_response["Content-Disposition"] == 'attachment; filename="ward-study.qdc"'
     assert f'guid="{code.guid}"'.encode() in qdc_response.content
     assert io.BytesIO(qdc_response.content).read(5) == b"<?xml"
+
+
+def test_exporting_an_empty_codebook_says_so(login, users, project):
+    response = login(users["coder"]).get(
+        reverse("coding:export_qdc", args=[project.pk]), follow=True
+    )
+    assert "The codebook is empty, so there is nothing to export yet." in response.content.decode()

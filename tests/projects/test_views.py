@@ -173,3 +173,13 @@ def test_pages_send_a_strict_content_security_policy(login, project, users):
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_create_project_with_the_starter_codebook(login, db):
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="starter")
+    login(user).post(reverse("projects:list"), {"name": "Pilot", "starter": "what-meetings-do"})
+    project = Membership.objects.get(user=user).project
+    assert project.codebook.codes.count() == 14
+    assert project.codebook.changes.get().summary.startswith("Imported 14 codes from the starter")
