@@ -160,6 +160,22 @@ class CodebookVersion(models.Model):
         return f"v{self.number} {self.label}"
 
 
+class ExcerptQuerySet(models.QuerySet):
+    def visible_to(self, user, project):
+        """The excerpts `user` may see in `project`, everywhere excerpts appear.
+
+        A PI sees everything. Anyone else sees their own excerpts, and other people's except on
+        fieldnotes of a blind coding round that the PI has not revealed yet.
+        """
+        mine = self.filter(fieldnote__meeting__project=project)
+        if project.role == "pi":
+            return mine
+        hidden = CodingRound.objects.filter(
+            project=project, blind=True, state=CodingRound.State.OPEN
+        ).values("fieldnotes")
+        return mine.filter(models.Q(coder=user) | ~models.Q(fieldnote__in=hidden))
+
+
 class Excerpt(models.Model):
     """A span [start, end) of one fieldnote's text, by one coder, carrying one or more codes.
 
@@ -181,8 +197,12 @@ class Excerpt(models.Model):
     needs_review = models.BooleanField(default=False)
     review_reason = models.CharField(max_length=300, blank=True)
     codes = models.ManyToManyField(Code, through="ExcerptCode", related_name="excerpts")
+    # Bumped by every change; an edit made from an older copy is refused as a conflict.
+    revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ExcerptQuerySet.as_manager()
 
     class Meta:
         ordering = ["fieldnote", "start", "end", "pk"]
@@ -242,6 +262,57 @@ class ExcerptCode(models.Model):
     def save(self, *args, **kwargs):
         check_code_in_project(self.code, self.excerpt.fieldnote.meeting.project_id)
         super().save(*args, **kwargs)
+
+
+class ExcerptEvent(models.Model):
+    """The audit trail: an excerpt created, changed or deleted, with its state before and after."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CHANGED = "changed", "Changed"
+        DELETED = "deleted", "Deleted"
+        RESTORED = "restored", "Restored"
+
+    fieldnote = models.ForeignKey(
+        "fieldnotes.Fieldnote", on_delete=models.CASCADE, related_name="excerpt_events"
+    )
+    # The excerpt's id, kept when the excerpt itself is gone, so its history stays together.
+    excerpt_key = models.PositiveBigIntegerField(db_index=True)
+    excerpt = models.ForeignKey(
+        "Excerpt", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} excerpt {self.excerpt_key}"
+
+
+class ProjectMemo(models.Model):
+    """A memo about the project as a whole (excerpt memos live on the excerpt)."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="memos")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "-updated_at", "pk"]
+
+    def __str__(self):
+        return self.title
 
 
 class CodingRound(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_workspace
 
 app_name = "coding"
 
@@ -18,4 +18,19 @@ urlpatterns = [
     path("codebook/<int:code_id>/merge/", views.code_merge, name="code_merge"),
     path("codebook/<int:code_id>/split/", views.code_split, name="code_split"),
     path("codebook/<int:code_id>/recode/", views.code_recode, name="code_recode"),
+    path("codebook/codes.css", views_workspace.code_styles, name="code_styles"),
+    path("fieldnotes/<int:fieldnote_id>/code/", views_workspace.coding_page, name="coding_page"),
+    path(
+        "fieldnotes/<int:fieldnote_id>/excerpts/",
+        views_workspace.excerpt_create,
+        name="excerpt_create",
+    ),
+    path("excerpts/<int:excerpt_id>/", views_workspace.excerpt_panel, name="excerpt"),
+    path(
+        "excerpts/<int:excerpt_id>/change/", views_workspace.excerpt_change, name="excerpt_change"
+    ),
+    path(
+        "excerpts/<int:excerpt_id>/delete/", views_workspace.excerpt_delete, name="excerpt_delete"
+    ),
+    path("excerpt-events/<int:event_id>/undo/", views_workspace.event_undo, name="event_undo"),
 ]

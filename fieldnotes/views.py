@@ -28,6 +28,7 @@ def fieldnote_detail(request, project_id, fieldnote_id):
         "markers": fieldnote.time_markers.all(),
         "later": getattr(fieldnote, "next_version", None) if _has_next(fieldnote) else None,
         "can_view_meeting": can(project.role, "view_meetings"),
+        "can_code": can(project.role, "code"),
         "can_revise": can(project.role, "revise_own_fieldnotes" if own else "revise_any_fieldnote"),
         "section": "home",
     }

@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_members": RESEARCHERS,
     "manage_members": frozenset({PI}),
     "manage_meetings": frozenset({PI}),
+    "code": frozenset({PI, CODER}),
     "upload_fieldnotes": RESEARCHERS,
     "revise_own_fieldnotes": RESEARCHERS,
     "revise_any_fieldnote": frozenset({PI}),

@@ -49,6 +49,14 @@ PI_ONLY_GET = {
     "anonymous": LOGIN,
 }
 PI_ONLY_BAD_POST = {**PI_ONLY_GET, "pi": 400}
+CODERS_ONLY = {
+    "pi": OK,
+    "coder": OK,
+    "observer": 403,
+    "lay": 403,
+    "outsider": 404,
+    "anonymous": LOGIN,
+}
 AUTHOR_OR_PI = {
     "pi": OK,
     "coder": 403,
@@ -124,6 +132,14 @@ EXPECTED = {
         {},
     ),
     "coding:code_edit": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "coding:code_styles": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "coding:coding_page": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    # Coding is for PIs and coders; a post without a selection is refused as bad input.
+    "coding:excerpt_create": (NOT_ALLOWED_ANON_LOGIN, {**CODERS_ONLY, "pi": 400, "coder": 400}, {}),
+    "coding:excerpt": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "coding:excerpt_change": (NOT_ALLOWED_ANON_LOGIN, {**CODERS_ONLY, "pi": 400, "coder": 400}, {}),
+    "coding:excerpt_delete": (NOT_ALLOWED_ANON_LOGIN, CODERS_ONLY, {}),
+    "coding:event_undo": (NOT_ALLOWED_ANON_LOGIN, CODERS_ONLY, {}),
     "coding:code_move": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"direction": "up"}),
     "coding:code_archive": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"archived": "1"}),
     "coding:code_merge": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
@@ -183,7 +199,7 @@ def test_every_url_is_in_the_table():
 
 
 @pytest.fixture
-def url_kwargs(project, users, meeting, fieldnote, code):
+def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
     from fieldnotes.models import PendingUpload
     from panel.services import create_invitation
 
@@ -208,7 +224,16 @@ def url_kwargs(project, users, meeting, fieldnote, code):
         "invitation_id": invitation.pk,
         "key": key,
         "code_id": code.pk,
+        "excerpt_id": excerpt.pk,
+        "event_id": _changed(excerpt, users["coder"]).pk,
     }
+
+
+def _changed(excerpt, coder):
+    from coding.services import change_excerpt
+
+    change_excerpt(excerpt=excerpt, user=coder, memo="Looked again.")
+    return excerpt.events.get()
 
 
 def assert_outcome(response, expected, where):

@@ -128,3 +128,21 @@ def test_excerpt_coder_is_protected(fieldnote):
     ExcerptFactory(fieldnote=fieldnote, coder=coder)
     with pytest.raises(IntegrityError), transaction.atomic():
         coder.delete()
+
+
+def test_blind_round_hides_other_coders_excerpts_until_revealed(project, users, fieldnote):
+    from coding.models import CodingRound
+    from projects.access import get_project_for
+
+    mine = ExcerptFactory(fieldnote=fieldnote, coder=users["coder"], start=0, end=5)
+    theirs = ExcerptFactory(fieldnote=fieldnote, coder=users["observer"], start=6, end=9)
+    as_coder = get_project_for(users["coder"], project.pk)
+    as_pi = get_project_for(users["pi"], project.pk)
+    assert set(Excerpt.objects.visible_to(users["coder"], as_coder)) == {mine, theirs}
+    blind = CodingRound.objects.create(project=project, name="Pilot", blind=True)
+    blind.fieldnotes.add(fieldnote)
+    assert list(Excerpt.objects.visible_to(users["coder"], as_coder)) == [mine]
+    assert set(Excerpt.objects.visible_to(users["pi"], as_pi)) == {mine, theirs}
+    blind.state = CodingRound.State.REVEALED
+    blind.save()
+    assert set(Excerpt.objects.visible_to(users["coder"], as_coder)) == {mine, theirs}
