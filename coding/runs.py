@@ -76,13 +76,16 @@ def window(length: int, others: Sequence[Span], lo: int, hi: int) -> tuple[int, 
 
 
 def render_runs(text: str, runs: Sequence[Run], spans_by_id: dict[int, Span]) -> str:
-    """The HTML of the runs: escaped text, one span per run, nested underlines per code."""
+    """The HTML of the runs: escaped text, one span per run, one nested <u> per code.
+
+    Attributes are unquoted where HTML allows it: a long fieldnote has thousands of runs.
+    """
     parts = []
     append = parts.append
     for run in runs:
         chunk = escape(text[run.start : run.end], quote=False)
         if not run.excerpts:
-            append(f'<span class="r" data-s="{run.start}">{chunk}</span>')
+            append(f"<span data-s={run.start}>{chunk}</span>")
             continue
         codes: list[int] = []
         for excerpt_id in run.excerpts:
@@ -90,12 +93,12 @@ def render_runs(text: str, runs: Sequence[Run], spans_by_id: dict[int, Span]) ->
                 if code not in codes:
                     codes.append(code)
         shown = codes[:MAX_UNDERLINES]
-        more = " more" if len(codes) > MAX_UNDERLINES else ""
-        opening = "".join(f'<span class="u c{code}">' for code in shown)
-        closing = "</span>" * len(shown)
+        kind = "x more" if len(codes) > MAX_UNDERLINES else "x"
+        opening = "".join(f"<u class=c{code}>" for code in shown)
+        closing = "</u>" * len(shown)
         ids = " ".join(str(i) for i in run.excerpts)
         append(
-            f'<span class="r x{more}" data-s="{run.start}" data-x="{ids}">'
+            f'<span class="{kind}" data-s={run.start} data-x="{ids}">'
             f"{opening}{chunk}{closing}</span>"
         )
     return "".join(parts)

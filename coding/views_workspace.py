@@ -3,7 +3,6 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from config.htmx import render_page
@@ -11,11 +10,29 @@ from projects.access import can, get_fieldnote_for
 
 from . import services
 from .models import Code, Excerpt, ExcerptEvent
-from .workspace import View, spans_of, text_html, visible_excerpts, window_html
+from .workspace import (
+    View,
+    changed_window,
+    code_looks,
+    entries_html,
+    entry_html,
+    spans_of,
+    text_html,
+    visible_rows,
+    visible_spans,
+    window_html,
+)
 
 
 def _codes(project):
     return [code for code in project.codebook.tree() if code.is_codable]
+
+
+def _coder_names(project) -> dict[int, str]:
+    return {
+        m.user_id: m.user.get_full_name() or m.user.username
+        for m in project.memberships.select_related("user")
+    }
 
 
 @require_GET
@@ -23,16 +40,19 @@ def coding_page(request, project_id, fieldnote_id):
     fieldnote = get_fieldnote_for(request.user, project_id, fieldnote_id)
     project = fieldnote.meeting.project
     view = View.from_request(request.GET, user=request.user, role=project.role)
-    excerpts = list(
-        visible_excerpts(fieldnote=fieldnote, user=request.user, project=project, view=view)
+    looks = code_looks(project)
+    rows = visible_rows(
+        fieldnote=fieldnote, user=request.user, project=project, view=view, looks=looks
     )
+    names = _coder_names(project)
     members = project.memberships.select_related("user").filter(role__in=["pi", "coder"])
     context = {
         "project": project,
         "fieldnote": fieldnote,
         "meeting": fieldnote.meeting,
-        "text_html": text_html(fieldnote.text, spans_of(excerpts)),
-        "excerpts": excerpts,
+        "text_html": text_html(fieldnote.text, spans_of(rows)),
+        "entries_html": entries_html(rows, project_id=project.pk, looks=looks, coder_names=names),
+        "excerpt_count": len(rows),
         "codes": _codes(project),
         "all_codes": project.codebook.tree(include_archived=True),
         "view": view,
@@ -46,27 +66,35 @@ def coding_page(request, project_id, fieldnote_id):
 
 def _answer(request, fieldnote, project, view, *, changed_id, lo, hi, extra=None):
     """The JSON the page needs after one change: the re-rendered stretch of text and the excerpt's
-    margin entry (or its removal)."""
-    excerpts = list(
-        visible_excerpts(fieldnote=fieldnote, user=request.user, project=project, view=view)
+    entry in the list (or its removal)."""
+    spans = visible_spans(fieldnote=fieldnote, user=request.user, project=project, view=view)
+    left, right = changed_window(fieldnote.text, spans, changed_id, lo, hi)
+    looks = code_looks(project)
+    rows = visible_rows(
+        fieldnote=fieldnote,
+        user=request.user,
+        project=project,
+        view=view,
+        looks=looks,
+        within=(left, right),
     )
-    spans = spans_of(excerpts)
-    left, right, html = window_html(fieldnote.text, spans, changed_id, lo, hi)
-    entry = next((e for e in excerpts if e.pk == changed_id), None)
-    payload = {
-        "from": left,
-        "to": right,
-        "runs": html,
-        "excerpt": changed_id,
-        "entry": render_to_string(
-            "coding/includes/excerpt_entry.html",
-            {"excerpt": entry, "project": project, "fieldnote": fieldnote},
+    html = window_html(fieldnote.text, rows, left, right)
+    row = next((r for r in rows if r.id == changed_id), None)
+    entry = ""
+    if row is not None:
+        entry = entry_html(
+            row, project_id=project.pk, looks=looks, coder_names=_coder_names(project)
         )
-        if entry
-        else "",
-        **(extra or {}),
-    }
-    return JsonResponse(payload)
+    return JsonResponse(
+        {
+            "from": left,
+            "to": right,
+            "runs": html,
+            "excerpt": changed_id,
+            "entry": entry,
+            **(extra or {}),
+        }
+    )
 
 
 def _error(message, status=400):

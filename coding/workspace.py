@@ -1,10 +1,13 @@
-"""What the coding page shows: which excerpts, as runs of text, for whom."""
+"""What the coding page shows: which excerpts, as runs of text and as entries in the list.
+
+Both are built from plain rows (two queries, no model instances) and written as HTML in Python:
+a long fieldnote has thousands of excerpts, and the template engine would take seconds.
+"""
 
 from dataclasses import dataclass
+from html import escape
 
-from django.db.models import Prefetch
-
-from .models import Code, Excerpt
+from .models import ExcerptCode
 from .runs import Span, render_runs, segment, window
 
 
@@ -26,49 +29,130 @@ class View:
         return cls(coders=chosen or None, code=code)
 
     def query(self) -> str:
-        parts = ["coders=all"] if self.coders is None else [f"coder={pk}" for pk in self.coders]
+        parts = [] if self.coders is None else [f"coder={pk}" for pk in self.coders]
         if self.code:
             parts.append(f"code={self.code}")
         return "&".join(parts)
 
 
-def visible_excerpts(*, fieldnote, user, project, view: View):
+@dataclass
+class Row:
+    id: int
+    start: int
+    end: int
+    coder: int
+    unsure: bool
+    has_memo: bool
+    needs_review: bool
+    review_reason: str
+    revision: int
+    codes: list[int]
+
+
+@dataclass(frozen=True)
+class CodeLook:
+    name: str
+    colour: str
+    position: tuple
+
+
+def code_looks(project) -> dict[int, CodeLook]:
+    return {
+        code.pk: CodeLook(code.name, code.colour, (code.depth, code.position, code.pk))
+        for code in project.codebook.tree(include_archived=True)
+    }
+
+
+def _visible(*, fieldnote, user, project, view: View):
+    from .models import Excerpt
+
     excerpts = Excerpt.objects.visible_to(user, project).filter(fieldnote=fieldnote)
     if view.coders is not None:
         excerpts = excerpts.filter(coder_id__in=view.coders)
     if view.code:
         excerpts = excerpts.filter(excerpt_codes__code_id=view.code)
-    return (
-        excerpts.select_related("coder")
-        .prefetch_related(
-            Prefetch("codes", queryset=Code.objects.only("pk", "name", "colour", "position"))
-        )
-        .order_by("start", "pk")
-        .distinct()
-    )
+    return excerpts
 
 
-def spans_of(excerpts) -> list[Span]:
-    return [
-        Span(
-            e.pk,
-            e.start,
-            e.end,
-            tuple(code.pk for code in sorted(e.codes.all(), key=lambda c: (c.position, c.pk))),
+def visible_spans(*, fieldnote, user, project, view: View) -> list[tuple[int, int, int]]:
+    """(id, start, end) of every excerpt shown: enough to find where runs break."""
+    shown = _visible(fieldnote=fieldnote, user=user, project=project, view=view)
+    return list(shown.values_list("pk", "start", "end"))
+
+
+def visible_rows(*, fieldnote, user, project, view: View, looks, within=None) -> list[Row]:
+    """The excerpts shown (only those overlapping `within`, when given), as plain rows."""
+    excerpts = _visible(fieldnote=fieldnote, user=user, project=project, view=view)
+    if within is not None:
+        excerpts = excerpts.filter(start__lt=within[1], end__gt=within[0])
+    rows = {
+        pk: Row(pk, start, end, coder, unsure, memo != "", review, reason, revision, [])
+        for pk, start, end, coder, unsure, memo, review, reason, revision in excerpts.order_by(
+            "start", "pk"
+        ).values_list(
+            "pk",
+            "start",
+            "end",
+            "coder_id",
+            "unsure",
+            "memo",
+            "needs_review",
+            "review_reason",
+            "revision",
         )
-        for e in excerpts
-    ]
+    }
+    links = ExcerptCode.objects.filter(
+        excerpt__fieldnote=fieldnote, excerpt_id__in=list(rows)
+    ).values_list("excerpt_id", "code_id")
+    for excerpt_id, code_id in links:
+        rows[excerpt_id].codes.append(code_id)
+    for row in rows.values():
+        row.codes.sort(key=lambda pk: looks[pk].position if pk in looks else (9, 9, pk))
+    return list(rows.values())
+
+
+def spans_of(rows: list[Row]) -> list[Span]:
+    return [Span(row.id, row.start, row.end, tuple(row.codes)) for row in rows]
 
 
 def text_html(text: str, spans: list[Span]) -> str:
     return render_runs(text, segment(0, len(text), spans), {span.id: span for span in spans})
 
 
-def window_html(
-    text: str, spans: list[Span], changed_id: int | None, lo: int, hi: int
-) -> tuple[int, int, str]:
-    """Re-render only the stretch around [lo, hi) that one excerpt's change touched."""
-    others = [span for span in spans if span.id != changed_id]
-    left, right = window(len(text), others, lo, hi)
-    runs = segment(left, right, spans)
-    return left, right, render_runs(text, runs, {span.id: span for span in spans})
+def changed_window(text: str, spans: list[tuple[int, int, int]], changed_id, lo: int, hi: int):
+    """The stretch around [lo, hi) that one excerpt's change touched: its ends are run
+    boundaries both before and after the change."""
+    others = [Span(pk, start, end, ()) for pk, start, end in spans if pk != changed_id]
+    return window(len(text), others, lo, hi)
+
+
+def window_html(text: str, rows: list[Row], left: int, right: int) -> str:
+    spans = spans_of(rows)
+    return render_runs(text, segment(left, right, spans), {span.id: span for span in spans})
+
+
+def entry_html(row: Row, *, project_id: int, looks: dict[int, CodeLook], coder_names) -> str:
+    """One excerpt in the list beside the text. Chips take their colour from the per-project
+    stylesheet (class c<code id>), which keeps the HTML short."""
+    chips = "".join(
+        f'<span class="chip c{pk}">{escape(looks[pk].name)}</span>'
+        for pk in row.codes
+        if pk in looks
+    )
+    notes = [escape(coder_names.get(row.coder, "?")), f"{row.start}–{row.end}"]
+    if row.unsure:
+        notes.append("unsure")
+    if row.has_memo:
+        notes.append("memo")
+    if row.needs_review:
+        notes.append(f"<strong>check: {escape(row.review_reason)}</strong>")
+    review = " class=review" if row.needs_review else ""
+    return (
+        f"<li id=excerpt-{row.id}{review} data-s={row.start}>"
+        f"<button type=button class=link>{chips}</button> "
+        f"<small>{' · '.join(notes)}</small></li>"
+    )
+
+
+def entries_html(rows, **kwargs) -> str:
+    return "".join(entry_html(row, **kwargs) for row in rows)

@@ -133,6 +133,9 @@ EXPECTED = {
     ),
     "coding:code_edit": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "coding:code_styles": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "analysis:retrieval": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "analysis:retrieval_csv": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "analysis:cooccurrence": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "coding:coding_page": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     # Coding is for PIs and coders; a post without a selection is refused as bad input.
     "coding:excerpt_create": (NOT_ALLOWED_ANON_LOGIN, {**CODERS_ONLY, "pi": 400, "coder": 400}, {}),

@@ -221,14 +221,16 @@ if (picker) {
   });
 }
 
+const excerptUrl = (entry) => `/projects/${text.dataset.project}/excerpts/${entry.id.replace("excerpt-", "")}/`;
+
 // --- one excerpt ------------------------------------------------------------------------------
 
 const panelHolder = document.getElementById("excerpt-panel");
 
 function highlight(id) {
-  for (const run of text.querySelectorAll(".r.hl")) run.classList.remove("hl");
+  for (const run of text.querySelectorAll(".hl")) run.classList.remove("hl");
   if (!id) return;
-  for (const run of text.querySelectorAll(".r.x")) {
+  for (const run of text.querySelectorAll(".x")) {
     if (run.dataset.x.split(" ").includes(String(id))) run.classList.add("hl");
   }
 }
@@ -267,7 +269,7 @@ async function change(panel, fields) {
   if (!answer) return;
   applyAnswer(answer);
   const entry = document.getElementById(`excerpt-${answer.excerpt}`);
-  if (entry) openExcerpt(entry.querySelector(".excerpt-open").dataset.excerptUrl);
+  if (entry) openExcerpt(excerptUrl(entry));
   announce("Saved.");
 }
 
@@ -318,14 +320,14 @@ panelHolder?.addEventListener("click", async (event) => {
   if (!answer) return;
   applyAnswer(answer);
   const entry = document.getElementById(`excerpt-${answer.excerpt}`);
-  if (entry) openExcerpt(entry.querySelector(".excerpt-open").dataset.excerptUrl);
+  if (entry) openExcerpt(excerptUrl(entry));
   else panelHolder.innerHTML = "";
   announce("Undone.");
 });
 
 document.getElementById("excerpt-list")?.addEventListener("click", (event) => {
-  const button = event.target.closest(".excerpt-open");
-  if (button) openExcerpt(button.dataset.excerptUrl);
+  const button = event.target.closest("#excerpt-list button");
+  if (button) openExcerpt(excerptUrl(button.closest("li")));
 });
 
 text?.addEventListener("click", () => {
@@ -334,7 +336,7 @@ text?.addEventListener("click", () => {
   if (!run || !run.dataset.x) return;
   const id = run.dataset.x.split(" ").pop();
   const entry = document.getElementById(`excerpt-${id}`);
-  if (entry) openExcerpt(entry.querySelector(".excerpt-open").dataset.excerptUrl);
+  if (entry) openExcerpt(excerptUrl(entry));
 });
 
 // Links from search results (?select=start-end) and retrieval (#excerpt-id).
@@ -348,9 +350,9 @@ const hash = window.location.hash.match(/^#excerpt-(\d+)$/);
 if (hash) {
   const entry = document.getElementById(`excerpt-${hash[1]}`);
   if (entry) {
-    const first = Array.from(text.querySelectorAll(".r.x")).find((run) => run.dataset.x.split(" ").includes(hash[1]));
+    const first = Array.from(text.querySelectorAll(".x")).find((run) => run.dataset.x.split(" ").includes(hash[1]));
     first?.scrollIntoView({ block: "center" });
-    openExcerpt(entry.querySelector(".excerpt-open").dataset.excerptUrl);
+    openExcerpt(excerptUrl(entry));
   }
 }
 

@@ -29,7 +29,7 @@ def _make_fieldnote(page, base):
     page.get_by_role("button", name=re.compile("^Save 1 fieldnote")).click()
     page.get_by_role("link", name="Emoji notes").click()
     page.get_by_role("link", name="Code this fieldnote").click()
-    page.wait_for_function("typeof window.triangulateSelect === 'function'")
+    page.wait_for_load_state("load")
     return int(re.search(r"/fieldnotes/(\d+)/code/", page.url).group(1))
 
 
@@ -79,7 +79,7 @@ def test_coder_codes_overlaps_moves_a_boundary_and_undoes_a_delete(page, demo_se
         "select id from coding_excerpt where fieldnote_id = ? order by start",
         fieldnote,
     )
-    overlap = text.locator(f'.r[data-x="{ids[0][0]} {ids[1][0]}"]')
+    overlap = text.locator(f'.x[data-x="{ids[0][0]} {ids[1][0]}"]')
     assert overlap.inner_text() == "not"
     assert "".join(text.all_inner_texts()).replace("\n", "") == NOTE.replace("\n", "")
 
@@ -115,7 +115,7 @@ def test_coder_codes_overlaps_moves_a_boundary_and_undoes_a_delete(page, demo_se
     ]
     # The page's text still equals the stored text, run by run.
     runs = page.evaluate(
-        "Array.from(document.querySelectorAll('#fieldnote-text > .r'))"
+        "Array.from(document.querySelectorAll('#fieldnote-text > span'))"
         ".map(r => [Number(r.dataset.s), r.textContent])"
     )
     assert "".join(chunk for _, chunk in runs) == NOTE

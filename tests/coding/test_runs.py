@@ -31,10 +31,10 @@ def test_render_escapes_and_nests_underlines_up_to_four():
     spans = {1: Span(1, 2, 5, (7, 8, 9, 10, 11))}
     html = render_runs(text, segment(0, len(text), list(spans.values())), spans)
     assert html == (
-        '<span class="r" data-s="0">a </span>'
-        '<span class="r x more" data-s="2" data-x="1"><span class="u c7"><span class="u c8">'
-        '<span class="u c9"><span class="u c10">&lt;b&gt;</span></span></span></span></span>'
-        '<span class="r" data-s="5"> &amp; 🙂 done</span>'
+        "<span data-s=0>a </span>"
+        '<span class="x more" data-s=2 data-x="1"><u class=c7><u class=c8>'
+        "<u class=c9><u class=c10>&lt;b&gt;</u></u></u></u></span>"
+        "<span data-s=5> &amp; 🙂 done</span>"
     )
 
 
