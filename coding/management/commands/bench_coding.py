@@ -19,15 +19,28 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from coding.models import Code, Excerpt, ExcerptCode
+from coding.models import Excerpt, ExcerptCode
 from fieldnotes.models import Fieldnote, Observer
 from meetings.models import Meeting
 from projects.models import Membership, Project, Role
 from projects.services import create_project
 
-WORDS = (
-    "the ward team met to talk about escalation charts families whiteboards and who spoke".split()
-)
+WORDS = [
+    "the",
+    "ward",
+    "team",
+    "met",
+    "to",
+    "talk",
+    "about",
+    "escalation",
+    "charts",
+    "families",
+    "whiteboards",
+    "and",
+    "who",
+    "spoke",
+]
 
 
 class Rollback(Exception):
@@ -110,7 +123,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"coding page  {len(text.split()):,} words, {excerpt_count:,} excerpts, 3 coders: "
             f"median {statistics.median(times) * 1000:.0f} ms (target 150 ms), "
-            f"HTML {size / 1024:.0f} KiB (target under {target / 1024:.0f} KiB), {len(queries)} queries"
+            f"HTML {size / 1024:.0f} KiB (target under {target / 1024:.0f} KiB), "
+            f"{len(queries)} queries"
         )
 
         coder = coders[0]
