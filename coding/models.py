@@ -170,8 +170,10 @@ class ExcerptQuerySet(models.QuerySet):
         mine = self.filter(fieldnote__meeting__project=project)
         if project.role == "pi":
             return mine
+        # fieldnotes__isnull=False: a round without fieldnotes yet would put a NULL in NOT IN,
+        # which hides everything.
         hidden = CodingRound.objects.filter(
-            project=project, blind=True, state=CodingRound.State.OPEN
+            project=project, blind=True, state=CodingRound.State.OPEN, fieldnotes__isnull=False
         ).values("fieldnotes")
         return mine.filter(models.Q(coder=user) | ~models.Q(fieldnote__in=hidden))
 

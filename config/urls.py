@@ -9,6 +9,7 @@ urlpatterns = [
     path("projects/<int:project_id>/", include("fieldnotes.urls")),
     path("projects/<int:project_id>/", include("coding.urls")),
     path("projects/<int:project_id>/", include("coding.urls_analysis")),
+    path("projects/<int:project_id>/", include("coding.urls_search")),
     path("", include("panel.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -136,6 +136,15 @@ EXPECTED = {
     "analysis:retrieval": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "analysis:retrieval_csv": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "analysis:cooccurrence": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "search:search": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "search:memos": (
+        RESEARCHERS_ONLY,
+        {**RESEARCHERS_ONLY, "pi": R, "coder": R, "observer": R},
+        {"title": "Reading notes", "text": "First thoughts."},
+    ),
+    # The memo was written by the PI: every researcher reads it, only the PI changes it.
+    "search:memo": (RESEARCHERS_ONLY, PI_ONLY_POST, {"title": "Revised", "text": "Second."}),
+    "search:memo_delete": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
     "coding:coding_page": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     # Coding is for PIs and coders; a post without a selection is refused as bad input.
     "coding:excerpt_create": (NOT_ALLOWED_ANON_LOGIN, {**CODERS_ONLY, "pi": 400, "coder": 400}, {}),
@@ -170,6 +179,9 @@ HTMX_POST_OUTCOMES = {
     "projects:member_invite": {"pi": HX},
     "projects:member_role": {"pi": OK},
     "coding:code_move": {"pi": OK},
+    "search:memos": {"pi": HX, "coder": HX, "observer": HX},
+    "search:memo": {"pi": HX},
+    "search:memo_delete": {"pi": HX},
     "coding:code_archive": {"pi": OK},
 }
 HTMX_GET_OUTCOMES = {
@@ -203,6 +215,7 @@ def test_every_url_is_in_the_table():
 
 @pytest.fixture
 def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
+    from coding.models import ProjectMemo
     from fieldnotes.models import PendingUpload
     from panel.services import create_invitation
 
@@ -227,6 +240,7 @@ def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
         "invitation_id": invitation.pk,
         "key": key,
         "code_id": code.pk,
+        "memo_id": ProjectMemo.objects.create(project=project, author=users["pi"], title="Plan").pk,
         "excerpt_id": excerpt.pk,
         "event_id": _changed(excerpt, users["coder"]).pk,
     }

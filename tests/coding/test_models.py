@@ -146,3 +146,13 @@ def test_blind_round_hides_other_coders_excerpts_until_revealed(project, users, 
     blind.state = CodingRound.State.REVEALED
     blind.save()
     assert set(Excerpt.objects.visible_to(users["coder"], as_coder)) == {mine, theirs}
+
+
+def test_blind_round_without_fieldnotes_hides_nothing(project, users, fieldnote):
+    from coding.models import CodingRound
+    from projects.access import get_project_for
+
+    theirs = ExcerptFactory(fieldnote=fieldnote, coder=users["observer"], start=6, end=9)
+    CodingRound.objects.create(project=project, name="Not set up yet", blind=True)
+    as_coder = get_project_for(users["coder"], project.pk)
+    assert list(Excerpt.objects.visible_to(users["coder"], as_coder)) == [theirs]
