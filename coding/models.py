@@ -167,15 +167,21 @@ class ExcerptQuerySet(models.QuerySet):
         A PI sees everything. Anyone else sees their own excerpts, and other people's except on
         fieldnotes of a blind coding round that the PI has not revealed yet.
         """
-        mine = self.filter(fieldnote__meeting__project=project)
+        return self.filter(fieldnote__meeting__project=project)._hide_blind(user, project)
+
+    def visible_on(self, fieldnote, user, project):
+        """The same rule for one fieldnote of `project`, without joining up to the project."""
+        return self.filter(fieldnote=fieldnote)._hide_blind(user, project)
+
+    def _hide_blind(self, user, project):
         if project.role == "pi":
-            return mine
+            return self
         # fieldnotes__isnull=False: a round without fieldnotes yet would put a NULL in NOT IN,
         # which hides everything.
         hidden = CodingRound.objects.filter(
             project=project, blind=True, state=CodingRound.State.OPEN, fieldnotes__isnull=False
         ).values("fieldnotes")
-        return mine.filter(models.Q(coder=user) | ~models.Q(fieldnote__in=hidden))
+        return self.filter(models.Q(coder=user) | ~models.Q(fieldnote__in=hidden))
 
 
 class Excerpt(models.Model):

@@ -6,7 +6,7 @@ excerpts (`data-x`), and underlines it once per code, nested, so four overlappin
 readable.
 """
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -54,15 +54,15 @@ def segment(start: int, end: int, spans: Sequence[Span]) -> list[Run]:
     for span in inside:
         opening.setdefault(max(start, span.start), []).append(span)
         closing.setdefault(min(end, span.end), []).append(span)
-    active: dict[int, Span] = {}
+    # Kept in (start, id) order as spans open and close, so no run needs sorting.
+    active: list[tuple[int, int]] = []
     runs = []
     for left, right in pairwise(points):
         for span in closing.get(left, ()):
-            active.pop(span.id, None)
+            active.remove((span.start, span.id))
         for span in opening.get(left, ()):
-            active[span.id] = span
-        ordered = tuple(s.id for s in sorted(active.values(), key=lambda s: (s.start, s.id)))
-        runs.append(Run(left, right, ordered))
+            insort(active, (span.start, span.id))
+        runs.append(Run(left, right, tuple(excerpt_id for _, excerpt_id in active)))
     return runs
 
 

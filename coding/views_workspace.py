@@ -19,7 +19,6 @@ from .workspace import (
     spans_of,
     text_html,
     visible_rows,
-    visible_spans,
     window_html,
 )
 
@@ -67,8 +66,15 @@ def coding_page(request, project_id, fieldnote_id):
 def _answer(request, fieldnote, project, view, *, changed_id, lo, hi, extra=None):
     """The JSON the page needs after one change: the re-rendered stretch of text and the excerpt's
     entry in the list (or its removal)."""
-    spans = visible_spans(fieldnote=fieldnote, user=request.user, project=project, view=view)
-    left, right = changed_window(fieldnote.text, spans, changed_id, lo, hi)
+    left, right = changed_window(
+        fieldnote=fieldnote,
+        user=request.user,
+        project=project,
+        view=view,
+        changed_id=changed_id,
+        lo=lo,
+        hi=hi,
+    )
     looks = code_looks(project)
     rows = visible_rows(
         fieldnote=fieldnote,
@@ -103,7 +109,9 @@ def _error(message, status=400):
 
 def _codes_from(request, project):
     ids = [int(v) for v in request.POST.getlist("codes") if v.isdigit()]
-    codes = list(Code.objects.filter(codebook__project=project, pk__in=ids))
+    codes = list(
+        Code.objects.select_related("codebook").filter(codebook__project=project, pk__in=ids)
+    )
     if len(codes) != len(set(ids)):
         raise ValidationError("One of the codes is not in this project's codebook.")
     return codes

@@ -7,8 +7,10 @@ a long fieldnote has thousands of excerpts, and the template engine would take s
 from dataclasses import dataclass
 from html import escape
 
+from django.db.models import Max, Min, Q
+
 from .models import ExcerptCode
-from .runs import Span, render_runs, segment, window
+from .runs import Span, render_runs, segment
 
 
 @dataclass
@@ -66,7 +68,7 @@ def code_looks(project) -> dict[int, CodeLook]:
 def _visible(*, fieldnote, user, project, view: View):
     from .models import Excerpt
 
-    excerpts = Excerpt.objects.visible_to(user, project).filter(fieldnote=fieldnote)
+    excerpts = Excerpt.objects.visible_on(fieldnote, user, project)
     if view.coders is not None:
         excerpts = excerpts.filter(coder_id__in=view.coders)
     if view.code:
@@ -74,10 +76,24 @@ def _visible(*, fieldnote, user, project, view: View):
     return excerpts
 
 
-def visible_spans(*, fieldnote, user, project, view: View) -> list[tuple[int, int, int]]:
-    """(id, start, end) of every excerpt shown: enough to find where runs break."""
-    shown = _visible(fieldnote=fieldnote, user=user, project=project, view=view)
-    return list(shown.values_list("pk", "start", "end"))
+def changed_window(*, fieldnote, user, project, view: View, changed_id, lo: int, hi: int):
+    """The stretch around [lo, hi) that one excerpt's change touched: its ends are run boundaries
+    whether or not the changed excerpt is there (`runs.window`), found by the database in one
+    aggregate rather than by reading every excerpt."""
+    others = _visible(fieldnote=fieldnote, user=user, project=project, view=view).exclude(
+        pk=changed_id
+    )
+    found = others.aggregate(
+        start_below=Max("start", filter=Q(start__lte=lo)),
+        end_below=Max("end", filter=Q(end__lte=lo)),
+        start_above=Min("start", filter=Q(start__gte=hi)),
+        end_above=Min("end", filter=Q(end__gte=hi)),
+    )
+    left = max(v for v in (found["start_below"], found["end_below"], 0) if v is not None)
+    right = min(
+        v for v in (found["start_above"], found["end_above"], len(fieldnote.text)) if v is not None
+    )
+    return left, right
 
 
 def visible_rows(*, fieldnote, user, project, view: View, looks, within=None) -> list[Row]:
@@ -101,11 +117,14 @@ def visible_rows(*, fieldnote, user, project, view: View, looks, within=None) ->
             "revision",
         )
     }
-    links = ExcerptCode.objects.filter(
-        excerpt__fieldnote=fieldnote, excerpt_id__in=list(rows)
-    ).values_list("excerpt_id", "code_id")
-    for excerpt_id, code_id in links:
-        rows[excerpt_id].codes.append(code_id)
+    # All the fieldnote's links in one indexed join; those of excerpts not shown are skipped here
+    # (cheaper than sending thousands of ids back to the database).
+    links = ExcerptCode.objects.filter(excerpt__fieldnote=fieldnote)
+    if within is not None:
+        links = links.filter(excerpt__start__lt=within[1], excerpt__end__gt=within[0])
+    for excerpt_id, code_id in links.values_list("excerpt_id", "code_id"):
+        if excerpt_id in rows:
+            rows[excerpt_id].codes.append(code_id)
     for row in rows.values():
         row.codes.sort(key=lambda pk: looks[pk].position if pk in looks else (9, 9, pk))
     return list(rows.values())
@@ -117,13 +136,6 @@ def spans_of(rows: list[Row]) -> list[Span]:
 
 def text_html(text: str, spans: list[Span]) -> str:
     return render_runs(text, segment(0, len(text), spans), {span.id: span for span in spans})
-
-
-def changed_window(text: str, spans: list[tuple[int, int, int]], changed_id, lo: int, hi: int):
-    """The stretch around [lo, hi) that one excerpt's change touched: its ends are run
-    boundaries both before and after the change."""
-    others = [Span(pk, start, end, ()) for pk, start, end in spans if pk != changed_id]
-    return window(len(text), others, lo, hi)
 
 
 def window_html(text: str, rows: list[Row], left: int, right: int) -> str:
