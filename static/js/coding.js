@@ -223,6 +223,36 @@ if (picker) {
 
 const excerptUrl = (entry) => `/projects/${text.dataset.project}/excerpts/${entry.id.replace("excerpt-", "")}/`;
 
+// Keyboard selection without a mouse: type words of the passage, Enter selects the next match.
+const findForm = document.getElementById("find-form");
+let findFrom = 0;
+findForm?.addEventListener("submit", (event) => {
+  event.preventDefault();
+  // Compared code point by code point, so that offsets stay those of the stored text.
+  const needle = Array.from(document.getElementById("find-text").value.trim()).map((c) => c.toLowerCase());
+  if (!needle.length) return;
+  const haystack = Array.from(text.textContent);
+  const matchAt = (index) =>
+    needle.every((character, offset) => haystack[index + offset].toLowerCase() === character);
+  let found = -1;
+  for (let pass = 0; pass < 2 && found < 0; pass += 1) {
+    for (let index = pass ? 0 : findFrom; index <= haystack.length - needle.length; index += 1) {
+      if (matchAt(index)) {
+        found = index;
+        break;
+      }
+    }
+  }
+  if (found < 0) {
+    status.textContent = "No passage matches those words.";
+    return;
+  }
+  findFrom = found + 1;
+  select(found, found + needle.length);
+  lastSelection = currentSelection();
+  showSelection();
+});
+
 // --- one excerpt ------------------------------------------------------------------------------
 
 const panelHolder = document.getElementById("excerpt-panel");
@@ -355,6 +385,54 @@ if (hash) {
     openExcerpt(excerptUrl(entry));
   }
 }
+
+// Labels in the margin, level with the first line of each excerpt; when several start close
+// together they stack downwards, and a label pushed too far from its passage is left out (the
+// list on the right has every excerpt). Mouse only: the list is the accessible way to the same
+// excerpts, so the labels are hidden from assistive technology.
+const margin = document.getElementById("margin-labels");
+function layoutMargin() {
+  if (!margin) return;
+  margin.replaceChildren();
+  if (window.matchMedia("(max-width: 75rem)").matches) return;
+  const origin = text.getBoundingClientRect().top;
+  const places = [];
+  for (const entry of document.querySelectorAll("#excerpt-list > li")) {
+    const id = entry.id.replace("excerpt-", "");
+    const run = text.querySelector(`[data-x~="${id}"]`);
+    if (run) places.push([entry, run.getBoundingClientRect().top - origin]);
+  }
+  let bottom = 0;
+  const labels = document.createDocumentFragment();
+  for (const [entry, wanted] of places) {
+    const top = Math.max(wanted, bottom);
+    if (top - wanted > 120) continue;
+    bottom = top + 22;
+    const label = document.createElement("button");
+    label.type = "button";
+    label.tabIndex = -1;
+    label.className = "mlabel";
+    label.innerHTML = entry.querySelector("button").innerHTML;
+    label.dataset.entry = entry.id;
+    label.style.top = `${top}px`;
+    labels.append(label);
+  }
+  margin.append(labels);
+}
+let marginTimer = null;
+const relayout = () => {
+  clearTimeout(marginTimer);
+  marginTimer = setTimeout(layoutMargin, 150);
+};
+if (text) {
+  window.addEventListener("resize", relayout);
+  new MutationObserver(relayout).observe(document.getElementById("excerpt-list"), { childList: true });
+  relayout();
+}
+margin?.addEventListener("click", (event) => {
+  const label = event.target.closest(".mlabel");
+  if (label) openExcerpt(excerptUrl(document.getElementById(label.dataset.entry)));
+});
 
 // Tests and people using the console can read the offsets the page would send.
 window.triangulateSelection = currentSelection;

@@ -123,4 +123,21 @@ def test_coder_codes_overlaps_moves_a_boundary_and_undoes_a_delete(page, demo_se
     for start_of_run, chunk in runs:
         assert start_of_run == position
         position += len(chunk)
+    # Labels in the margin, level with their passages.
+    page.locator("#margin-labels .mlabel").nth(1).wait_for()
+    assert page.locator("#margin-labels .mlabel").count() == 2
+
+    # Keyboard only: find a passage by typing, tick a code with the space bar, apply with Enter.
+    page.get_by_label("Select by typing a passage").fill("Nobody answered")
+    page.keyboard.press("Enter")
+    begin = NOTE.index("Nobody answered")
+    assert page.evaluate("window.triangulateSelection()")["start"] == begin
+    page.locator("#code-choices").get_by_label("Resolution").focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Apply to the selection").focus()
+    page.keyboard.press("Enter")
+    page.locator("#excerpt-list li").nth(2).wait_for()
+    assert (begin, begin + len("Nobody answered")) in _stored(
+        demo_server, "select start, end from coding_excerpt where fieldnote_id = ?", fieldnote
+    )
     assert page.console_errors == []
