@@ -36,7 +36,7 @@ Span = tuple[int, int]
 
 
 class QueryTooLong(ValueError):
-    pass
+    """The search text is longer than the form allows; the message says by how much."""
 
 
 @dataclass(frozen=True)

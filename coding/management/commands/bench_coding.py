@@ -44,7 +44,7 @@ WORDS = [
 
 
 class Rollback(Exception):
-    pass
+    """Raised on purpose to undo everything the benchmark made."""
 
 
 class Command(BaseCommand):
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 self.measure(words, excerpts, runs)
                 raise Rollback
         except Rollback:
-            pass
+            self.stdout.write("(everything the benchmark made has been rolled back)")
 
     def measure(self, words, excerpt_count, runs):
         rng = random.Random(7)
