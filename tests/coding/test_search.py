@@ -347,3 +347,14 @@ def test_search_page_never_renders_text_as_markup(login, project, users, fieldno
     assert (
         '<p class="snippet">&lt;img src=x onerror=alert(2)&gt; the <mark>chat</mark> log</p>'
     ) in content
+
+
+def test_postgresql_has_a_full_text_index_the_search_uses(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the full-text index exists on PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("select indexdef from pg_indexes where indexname = 'fieldnote_text_search'")
+        (definition,) = cursor.fetchone()
+    assert "USING gin (to_tsvector('english'::regconfig" in definition
