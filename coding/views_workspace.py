@@ -1,5 +1,6 @@
 """The coding page and the excerpt actions it calls (JSON answers for static/js/coding.js)."""
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -23,15 +24,13 @@ from .workspace import (
 )
 
 
-def _codes(project):
-    return [code for code in project.codebook.tree() if code.is_codable]
+def _codes(project, tree=None):
+    tree = project.codebook.tree(include_archived=True) if tree is None else tree
+    return [code for code in tree if code.is_codable and not code.archived]
 
 
-def _coder_names(project) -> dict[int, str]:
-    return {
-        m.user_id: m.user.get_full_name() or m.user.username
-        for m in project.memberships.select_related("user")
-    }
+def _coder_names(memberships) -> dict[int, str]:
+    return {m.user_id: m.user.get_full_name() or m.user.username for m in memberships}
 
 
 @require_GET
@@ -39,12 +38,15 @@ def coding_page(request, project_id, fieldnote_id):
     fieldnote = get_fieldnote_for(request.user, project_id, fieldnote_id)
     project = fieldnote.meeting.project
     view = View.from_request(request.GET, user=request.user, role=project.role)
-    looks = code_looks(project)
+    # One read of the code tree and of the members serves the picker, the filter and the labels.
+    tree = project.codebook.tree(include_archived=True)
+    looks = code_looks(project, tree)
     rows = visible_rows(
         fieldnote=fieldnote, user=request.user, project=project, view=view, looks=looks
     )
-    names = _coder_names(project)
-    members = project.memberships.select_related("user").filter(role__in=["pi", "coder"])
+    memberships = list(project.memberships.select_related("user"))
+    names = _coder_names(memberships)
+    members = [m for m in memberships if m.role in ("pi", "coder")]
     context = {
         "project": project,
         "fieldnote": fieldnote,
@@ -52,8 +54,8 @@ def coding_page(request, project_id, fieldnote_id):
         "text_html": text_html(fieldnote.text, spans_of(rows)),
         "entries_html": entries_html(rows, project_id=project.pk, looks=looks, coder_names=names),
         "excerpt_count": len(rows),
-        "codes": _codes(project),
-        "all_codes": project.codebook.tree(include_archived=True),
+        "codes": _codes(project, tree),
+        "all_codes": tree,
         "view": view,
         "coders": [m.user for m in members],
         "can_code": can(project.role, "code"),
@@ -88,9 +90,11 @@ def _answer(request, fieldnote, project, view, *, changed_id, lo, hi, extra=None
     row = next((r for r in rows if r.id == changed_id), None)
     entry = ""
     if row is not None:
-        entry = entry_html(
-            row, project_id=project.pk, looks=looks, coder_names=_coder_names(project)
-        )
+        coder = request.user if row.coder == request.user.pk else None
+        if coder is None:
+            coder = get_user_model().objects.filter(pk=row.coder).first()
+        names = {row.coder: (coder.get_full_name() or coder.username) if coder else "?"}
+        entry = entry_html(row, project_id=project.pk, looks=looks, coder_names=names)
     return JsonResponse(
         {
             "from": left,

@@ -58,10 +58,11 @@ class CodeLook:
     position: tuple
 
 
-def code_looks(project) -> dict[int, CodeLook]:
+def code_looks(project, tree=None) -> dict[int, CodeLook]:
+    tree = project.codebook.tree(include_archived=True) if tree is None else tree
     return {
         code.pk: CodeLook(code.name, code.colour, (code.depth, code.position, code.pk))
-        for code in project.codebook.tree(include_archived=True)
+        for code in tree
     }
 
 
