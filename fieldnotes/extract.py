@@ -12,6 +12,8 @@ an `ExtractionError`, never a traceback.
 """
 
 import codecs
+import collections
+import contextlib
 import io
 import math
 import re
@@ -374,11 +376,9 @@ def _decode_html(data: bytes, extension: str) -> tuple[str, str]:
         codec = _BROWSER_CODECS.get(codec, codec)
         # A document cannot declare UTF-16 in a way that is readable before knowing it is UTF-16.
         if codec and not codec.startswith("utf-16") and b"\x00" not in data:
-            try:
+            # A declared charset that does not fit the bytes is ignored; the text rules decide.
+            with contextlib.suppress(UnicodeDecodeError):
                 text = data.decode(codec)
-            except UnicodeDecodeError:
-                pass
-            else:
                 if _mostly_controls(text):
                     raise _mismatch(extension, "binary data")
                 return text, codec
@@ -606,9 +606,9 @@ class _Unpacking:
         return parser.close()
 
     def check(self):
+        """Reads every member to the end, which checks sizes and checksums along the way."""
         for name in self._archive.namelist():
-            for _ in self.chunks(name):
-                pass
+            collections.deque(self.chunks(name), maxlen=0)
 
 
 # .docx
