@@ -9,7 +9,7 @@ from html import escape
 
 from django.db.models import Max, Min, Q
 
-from .models import ExcerptCode
+from .models import Code, ExcerptCode
 from .runs import Span, render_runs, segment
 
 
@@ -59,10 +59,32 @@ class CodeLook:
 
 
 def code_looks(project, tree=None) -> dict[int, CodeLook]:
-    tree = project.codebook.tree(include_archived=True) if tree is None else tree
+    """Name, colour and sort position of every code in the project. From the code tree when the
+    caller has read it already; otherwise from five columns, without building model instances
+    (the apply-a-code answer has 30 ms in all)."""
+    if tree is not None:
+        return {
+            code.pk: CodeLook(code.name, code.colour, (code.depth, code.position, code.pk))
+            for code in tree
+        }
+    rows = Code.objects.filter(codebook__project=project).values_list(
+        "pk", "parent_id", "name", "colour", "position"
+    )
+    parents = {}
+    found = {}
+    for pk, parent_id, name, colour, position in rows:
+        parents[pk] = parent_id
+        found[pk] = (name, colour, position)
+
+    def depth(pk):
+        steps = 0
+        while parents.get(pk) is not None and steps < len(parents):
+            pk, steps = parents[pk], steps + 1
+        return steps
+
     return {
-        code.pk: CodeLook(code.name, code.colour, (code.depth, code.position, code.pk))
-        for code in tree
+        pk: CodeLook(name, colour, (depth(pk), position, pk))
+        for pk, (name, colour, position) in found.items()
     }
 
 

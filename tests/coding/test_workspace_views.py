@@ -230,3 +230,16 @@ def test_code_styles_give_each_code_its_colour(login, users, project, codes):
         login(users["coder"]).get(reverse("coding:code_styles", args=[project.pk])).content.decode()
     )
     assert css == f".c{codes[0].pk}{{--c:#1d5c8a}}\n.c{codes[1].pk}{{--c:#1d5c8a}}\n"
+
+
+def test_code_looks_read_without_the_tree_match_the_tree(project, codes):
+    from coding.workspace import code_looks
+
+    parent = CodeFactory(codebook=project.codebook, name="Talk", position=3)
+    child = CodeFactory(codebook=project.codebook, name="Aside", parent=parent, colour="#112233")
+    CodeFactory(codebook=project.codebook, name="Deeper", parent=child, position=1)
+    from_tree = code_looks(project, project.codebook.tree(include_archived=True))
+    cheap = code_looks(project)
+    assert cheap == from_tree
+    assert cheap[child.pk].position == (1, child.position, child.pk)
+    assert cheap[child.pk].colour == "#112233"

@@ -59,6 +59,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, words, excerpts, runs, **options):
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+        mode = "DEBUG on: query logging adds to every time" if settings.DEBUG else "DEBUG off"
+        self.stdout.write(f"({connection.vendor}, {mode})")
         try:
             with transaction.atomic():
                 self.measure(words, excerpts, runs)
