@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import AgreementReport, Code, Codebook, CodingRound, Excerpt, ExcerptCode
+from .models import (
+    AgreementReport,
+    Assignment,
+    Code,
+    Codebook,
+    CodingRound,
+    Disagreement,
+    DisagreementComment,
+    Excerpt,
+    ExcerptCode,
+)
 
 
 class CodeInline(admin.TabularInline):
@@ -48,3 +58,33 @@ class AgreementReportAdmin(admin.ModelAdmin):
     list_display = ["pk", "project", "kind", "status", "progress", "created_at"]
     list_filter = ["kind", "status"]
     readonly_fields = ["created_at", "started_at", "finished_at"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["coding_round", "fieldnote", "coder", "done_at"]
+    raw_id_fields = ["coding_round", "fieldnote", "coder"]
+
+
+class DisagreementCommentInline(admin.TabularInline):
+    model = DisagreementComment
+    extra = 0
+    raw_id_fields = ["author"]
+
+
+@admin.register(Disagreement)
+class DisagreementAdmin(admin.ModelAdmin):
+    list_display = ["pk", "report", "fieldnote", "code", "kind", "resolution"]
+    list_filter = ["kind", "resolution"]
+    raw_id_fields = [
+        "report",
+        "fieldnote",
+        "code",
+        "first_excerpt",
+        "first_coder",
+        "second_excerpt",
+        "second_coder",
+        "resolved_by",
+        "consensus_excerpt",
+    ]
+    inlines = [DisagreementCommentInline]

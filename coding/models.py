@@ -355,6 +355,32 @@ class CodingRound(models.Model):
         return self.blind and self.state == self.State.OPEN
 
 
+class Assignment(models.Model):
+    """One fieldnote for one coder in a coding round; the coder marks it done."""
+
+    coding_round = models.ForeignKey(
+        CodingRound, on_delete=models.CASCADE, related_name="assignments"
+    )
+    fieldnote = models.ForeignKey(
+        "fieldnotes.Fieldnote", on_delete=models.CASCADE, related_name="assignments"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["coding_round", "fieldnote", "coder"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coding_round", "fieldnote", "coder"], name="assignment_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.fieldnote_id} for {self.coder_id} in round {self.coding_round_id}"
+
+
 class AgreementReport(models.Model):
     class Kind(models.TextChoices):
         CODERS = "coders", "Coders on the same fieldnote"
@@ -362,6 +388,8 @@ class AgreementReport(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        # The job queue could not be reached; the report is sent again when the page asks.
+        WAITING = "waiting", "Waiting for the job queue"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
@@ -389,6 +417,11 @@ class AgreementReport(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    # Each run (the first and every "run again") has its own number; a task carries the number
+    # it was sent for and does nothing when the report has moved on, so retries are harmless.
+    attempt = models.PositiveIntegerField(default=1)
+    # Written with every progress step; a running report whose heartbeat stops has lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project", "-created_at", "pk"]
@@ -401,3 +434,96 @@ class AgreementReport(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} report {self.pk}"
+
+
+class Disagreement(models.Model):
+    """Two coders' spans of one code on one fieldnote that overlap without matching, or one
+    coder's span that no other coder matched: one item of the adjudication queue. The spans are
+    copied here, so the queue stays readable when the excerpts change later."""
+
+    class Kind(models.TextChoices):
+        PARTIAL = "partial", "Partly matched"
+        UNMATCHED = "unmatched", "Unmatched"
+
+    class Resolution(models.TextChoices):
+        ACCEPT_FIRST = "first", "Accept A"
+        ACCEPT_SECOND = "second", "Accept B"
+        UNION = "union", "Union"
+        INTERSECTION = "intersection", "Intersection"
+        NEITHER = "neither", "Neither"
+        EDIT = "edit", "Edited"
+
+    report = models.ForeignKey(
+        AgreementReport, on_delete=models.CASCADE, related_name="disagreements"
+    )
+    fieldnote = models.ForeignKey(
+        "fieldnotes.Fieldnote", on_delete=models.CASCADE, related_name="disagreements"
+    )
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="disagreements")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    first_excerpt = models.ForeignKey(
+        Excerpt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_start = models.PositiveIntegerField()
+    first_end = models.PositiveIntegerField()
+    # Empty for an unmatched span.
+    second_excerpt = models.ForeignKey(
+        Excerpt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    second_coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    second_start = models.PositiveIntegerField(null=True, blank=True)
+    second_end = models.PositiveIntegerField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # The consensus coder's excerpt this decision made (none for "neither").
+    consensus_excerpt = models.ForeignKey(
+        Excerpt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["report", "fieldnote", "first_start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(first_start__lt=models.F("first_end")),
+                name="disagreement_first_span_not_empty",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(second_start__isnull=True)
+                | models.Q(second_start__lt=models.F("second_end")),
+                name="disagreement_second_span_not_empty",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.fieldnote_id} ({self.code_id})"
+
+    @property
+    def is_resolved(self) -> bool:
+        return bool(self.resolution)
+
+
+class DisagreementComment(models.Model):
+    """The talk about why coders differ, kept with the disagreement: it is data too."""
+
+    disagreement = models.ForeignKey(
+        Disagreement, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["disagreement", "created_at", "pk"]
+
+    def __str__(self):
+        return f"Comment on disagreement {self.disagreement_id}"

@@ -29,6 +29,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "revise_own_fieldnotes": RESEARCHERS,
     "revise_any_fieldnote": frozenset({PI}),
     "manage_lay_panel": frozenset({PI}),
+    "manage_rounds": frozenset({PI}),
+    "work_on_assignments": frozenset({PI, CODER}),
+    "run_reports": frozenset({PI}),
+    "adjudicate": frozenset({PI}),
+    "discuss_disagreements": frozenset({PI, CODER}),
 }
 
 
@@ -112,3 +117,63 @@ def get_membership_for(user, project_id: int, membership_id: int, need: str = "m
     _require(project.role, need)
     membership.project = project
     return membership
+
+
+def get_round_for(user, project_id: int, round_id: int, need: str = "manage_rounds"):
+    """A coding round. With need="work_on_assignments" a coder gets it only when assigned to it
+    (others' rounds are 404: a coder need not learn of rounds they are not in)."""
+    from coding.models import CodingRound
+
+    project = get_project_for(user, project_id)
+    coding_round = CodingRound.objects.filter(project=project, pk=round_id).first()
+    if coding_round is None:
+        raise Http404("No such coding round.")
+    _require(project.role, need)
+    if project.role != PI and not coding_round.assignments.filter(coder=user).exists():
+        raise Http404("No such coding round.")
+    coding_round.project = project
+    return coding_round
+
+
+def get_report_for(user, project_id: int, report_id: int, need: str = "run_reports"):
+    from coding.models import AgreementReport
+
+    project = get_project_for(user, project_id)
+    report = (
+        AgreementReport.objects.select_related("coding_round", "codebook_version", "created_by")
+        .filter(project=project, pk=report_id)
+        .first()
+    )
+    if report is None:
+        raise Http404("No such report.")
+    _require(project.role, need)
+    report.project = project
+    return report
+
+
+def get_disagreement_for(
+    user, project_id: int, disagreement_id: int, need: str = "discuss_disagreements"
+):
+    """A disagreement of one of the project's reports. Coders reach it only once its round no
+    longer hides coders' work from each other, and only for fieldnotes they coded in it."""
+    from coding.models import Disagreement
+
+    project = get_project_for(user, project_id)
+    disagreement = (
+        Disagreement.objects.select_related(
+            "report__coding_round", "fieldnote", "code", "first_coder", "second_coder"
+        )
+        .filter(report__project=project, pk=disagreement_id)
+        .first()
+    )
+    if disagreement is None:
+        raise Http404("No such disagreement.")
+    _require(project.role, need)
+    if project.role != PI:
+        coding_round = disagreement.report.coding_round
+        if coding_round is not None and coding_round.hides_work:
+            raise PermissionDenied("This round is blind until the PI reveals it.")
+        if user.pk not in (disagreement.first_coder_id, disagreement.second_coder_id):
+            raise PermissionDenied("Only the coders whose spans differ, and PIs, discuss this.")
+    disagreement.report.project = project
+    return disagreement

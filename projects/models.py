@@ -49,12 +49,20 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     invitation_sent_at = models.DateTimeField(null=True, blank=True)
+    # The project's consensus coder: an account nobody logs in as, holding adjudicated coding so
+    # that it counts as one more coder in retrieval, reports and exports.
+    is_consensus = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user"),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(is_consensus=True),
+                name="one_consensus_coder_per_project",
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="membership_role_known"
             ),

@@ -42,4 +42,6 @@ def test_all_domain_models_are_registered():
         "coding.Excerpt",
         "coding.CodingRound",
         "coding.AgreementReport",
+        "coding.Assignment",
+        "coding.Disagreement",
     } <= registered

@@ -243,6 +243,40 @@ def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
         "memo_id": ProjectMemo.objects.create(project=project, author=users["pi"], title="Plan").pk,
         "excerpt_id": excerpt.pk,
         "event_id": _changed(excerpt, users["coder"]).pk,
+        **_reliability(project, users, fieldnote, code, excerpt),
+    }
+
+
+def _reliability(project, users, fieldnote, code, excerpt):
+    """A coding round with the coder assigned, a finished report on it and one disagreement."""
+    from coding.models import AgreementReport, Assignment, CodingRound, Disagreement
+
+    coding_round = CodingRound.objects.create(project=project, name="Pilot", blind=False)
+    coding_round.fieldnotes.add(fieldnote)
+    coding_round.coders.add(users["coder"])
+    Assignment.objects.create(coding_round=coding_round, fieldnote=fieldnote, coder=users["coder"])
+    report = AgreementReport.objects.create(
+        project=project,
+        coding_round=coding_round,
+        kind=AgreementReport.Kind.CODERS,
+        status=AgreementReport.Status.FAILED,
+        error="Nothing to compare.",
+        created_by=users["pi"],
+    )
+    disagreement = Disagreement.objects.create(
+        report=report,
+        fieldnote=fieldnote,
+        code=code,
+        kind=Disagreement.Kind.UNMATCHED,
+        first_excerpt=excerpt,
+        first_coder=users["coder"],
+        first_start=excerpt.start,
+        first_end=excerpt.end,
+    )
+    return {
+        "round_id": coding_round.pk,
+        "report_id": report.pk,
+        "disagreement_id": disagreement.pk,
     }
 
 
