@@ -35,6 +35,10 @@ def invite_member(*, project: Project, email: str, role: str, invited_by) -> Mem
         user = User(username=email.lower()[:150], email=email)
         user.set_unusable_password()
         user.save()
+    elif user.memberships.filter(is_consensus=True).exists():
+        raise ValidationError(
+            f"{email} belongs to a consensus coder, which is not a person and cannot be invited."
+        )
     elif Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError(f"{email} is already a member of this project.")
     membership = Membership.objects.create(
@@ -42,6 +46,13 @@ def invite_member(*, project: Project, email: str, role: str, invited_by) -> Mem
     )
     send_invitation_email.delay_on_commit(membership.pk)
     return membership
+
+
+def _check_not_consensus(membership: Membership, what: str) -> None:
+    # The consensus coder holds the settled coding of the project's adjudication; it is a
+    # coder by construction and stays as long as the project does.
+    if membership.is_consensus:
+        raise ValidationError(f"The consensus coder holds the settled coding: {what}.")
 
 
 def _check_keeps_a_pi(membership: Membership, new_role: str | None) -> None:
@@ -53,6 +64,7 @@ def _check_keeps_a_pi(membership: Membership, new_role: str | None) -> None:
 def change_role(*, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}.")
+    _check_not_consensus(membership, "its role cannot change")
     # Lock the project's memberships so two PIs demoting each other cannot leave it with none.
     list(Membership.objects.select_for_update().filter(project=membership.project))
     _check_keeps_a_pi(membership, role)
@@ -63,6 +75,7 @@ def change_role(*, membership: Membership, role: str) -> Membership:
 
 @transaction.atomic
 def remove_member(*, membership: Membership) -> None:
+    _check_not_consensus(membership, "it cannot be removed")
     list(Membership.objects.select_for_update().filter(project=membership.project))
     _check_keeps_a_pi(membership, None)
     membership.delete()

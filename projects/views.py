@@ -58,7 +58,10 @@ def project_home(request, project_id):
 def _members_context(project, invite_form=None):
     return {
         "project": project,
-        "memberships": project.memberships.select_related("user", "invited_by"),
+        # The consensus coder is not a person: it comes last, after the people.
+        "memberships": project.memberships.select_related("user", "invited_by").order_by(
+            "is_consensus", "user__username"
+        ),
         "invite_form": invite_form or InviteForm(),
         "can_manage": can(project.role, "manage_members"),
         "roles": Role.choices,

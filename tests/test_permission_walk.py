@@ -157,6 +157,18 @@ EXPECTED = {
     "coding:code_merge": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "coding:code_split": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "coding:code_recode": (PI_ONLY_GET, PI_ONLY_POST, {}),
+    # --- Part C: adjudication. The walk's disagreement is an unmatched span of the coder's on a
+    # round that is not blind: the coder reads and discusses it, only the PI settles it.
+    "adjudication:queue": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "adjudication:disagreement": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "adjudication:resolve": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"resolution": "first"}),
+    "adjudication:reopen": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "adjudication:comment": (
+        NOT_ALLOWED_ANON_LOGIN,
+        {**CODERS_ONLY, "pi": R, "coder": R},
+        {"text": "Why did we differ here?"},
+    ),
+    # --- end of part C
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
     # Logging out leads to the login page, as does any page for an anonymous user.
@@ -183,6 +195,10 @@ HTMX_POST_OUTCOMES = {
     "search:memo": {"pi": HX},
     "search:memo_delete": {"pi": HX},
     "coding:code_archive": {"pi": OK},
+    # Part C: settling and reopening redirect on the client; a comment answers with the thread.
+    "adjudication:resolve": {"pi": HX},
+    "adjudication:reopen": {"pi": HX},
+    "adjudication:comment": {"pi": OK, "coder": OK},
 }
 HTMX_GET_OUTCOMES = {
     "coding:code": {"pi": OK, "coder": OK, "observer": OK},
