@@ -11,6 +11,7 @@ from projects.access import can, get_fieldnote_for
 
 from . import services
 from .models import Code, Excerpt, ExcerptEvent
+from .rounds import assignments_on
 from .workspace import (
     View,
     changed_window,
@@ -60,6 +61,9 @@ def coding_page(request, project_id, fieldnote_id):
         "coders": [m.user for m in members],
         "can_code": can(project.role, "code"),
         "is_pi": project.role == "pi",
+        "assignments": assignments_on(fieldnote=fieldnote, coder=request.user)
+        if can(project.role, "work_on_assignments")
+        else [],
         "section": "home",
     }
     return render_page(request, "coding/coding_page.html", context)

@@ -157,6 +157,21 @@ EXPECTED = {
     "coding:code_merge": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "coding:code_split": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
     "coding:code_recode": (PI_ONLY_GET, PI_ONLY_POST, {}),
+    # --- Part A: coding rounds. The walk's round is not blind and has the coder assigned to the
+    # fieldnote: the coder sees it and ticks that assignment off; a PI who is not assigned has
+    # nothing to tick (404). An empty form is refused with 400.
+    "rounds:list": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "rounds:create": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "rounds:detail": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "rounds:edit": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "rounds:reveal": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "rounds:close": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "rounds:assignment_done": (
+        NOT_ALLOWED_ANON_LOGIN,
+        {**CODERS_ONLY, "pi": 404, "coder": R},
+        {"done": "1"},
+    ),
+    # --- end of part A
     # --- Part C: adjudication. The walk's disagreement is an unmatched span of the coder's on a
     # round that is not blind: the coder reads and discusses it, only the PI settles it.
     "adjudication:queue": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
@@ -199,6 +214,12 @@ HTMX_POST_OUTCOMES = {
     "adjudication:resolve": {"pi": HX},
     "adjudication:reopen": {"pi": HX},
     "adjudication:comment": {"pi": OK, "coder": OK},
+}
+# Part A: revealing and closing redirect on the client; a done toggle answers with itself.
+HTMX_POST_OUTCOMES |= {
+    "rounds:reveal": {"pi": HX},
+    "rounds:close": {"pi": HX},
+    "rounds:assignment_done": {"coder": OK},
 }
 HTMX_GET_OUTCOMES = {
     "coding:code": {"pi": OK, "coder": OK, "observer": OK},
