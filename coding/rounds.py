@@ -220,6 +220,18 @@ def close_round(*, coding_round, user) -> CodingRound:
     return coding_round
 
 
+@transaction.atomic
+def carry_rounds_to_version(*, old, new) -> None:
+    """Move `old`'s place in every round, and its assignments, to its new version `new`.
+
+    A revision carries the excerpts to the new version; without this the round would still
+    point at the old one, so a blind round would stop hiding the moved excerpts and the
+    progress grid would count none. Meant to be called inside the revision's transaction.
+    """
+    CodingRound.fieldnotes.through.objects.filter(fieldnote=old).update(fieldnote=new)
+    Assignment.objects.filter(fieldnote=old).update(fieldnote=new)
+
+
 # Progress
 
 

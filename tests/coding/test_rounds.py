@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from coding import rounds
-from coding.models import Assignment, CodingRound
+from coding.models import Assignment, CodingRound, Excerpt
+from fieldnotes.services import create_version
 from projects.models import Role
 from tests.factories import (
     ExcerptFactory,
@@ -467,3 +468,33 @@ def test_refusal_names_three_done_assignments_and_counts_the_rest(project, users
         "the round: Note 0 by Ada Coder; Note 1 by Ada Coder; Note 2 by Ada Coder; and 2 more. "
         "Ask the coder to mark them not done first, or keep them in the round."
     ]
+
+
+def test_a_revision_carries_the_round_and_keeps_it_blind(project, users, fieldnote):
+    coding_round = _round(project, users, [fieldnote], [users["coder"], users["pi"]])
+    rounds.set_done(assignment=coding_round.assignments.get(coder=users["coder"]), done=True)
+    theirs = ExcerptFactory(fieldnote=fieldnote, coder=users["pi"], start=0, end=5)
+    new = create_version(
+        fieldnote=fieldnote,
+        text="Before. " + fieldnote.text,
+        source_name="",
+        source_format="paste",
+        user=users["pi"],
+    )
+    rounds.carry_rounds_to_version(old=fieldnote, new=new)
+    assert list(coding_round.fieldnotes.all()) == [new]
+    assert _pairs(coding_round) == sorted(
+        [
+            (new.pk, users["coder"].pk, coding_round.assignments.get(coder=users["coder"]).done_at),
+            (new.pk, users["pi"].pk, None),
+        ]
+    )
+    project.role = "coder"
+    assert theirs.pk not in Excerpt.objects.visible_to(users["coder"], project).values_list(
+        "pk", flat=True
+    )
+    assert vars(rounds.round_progress(coding_round).overall) == {
+        "assigned": 2,
+        "done": 1,
+        "excerpts": 1,
+    }
