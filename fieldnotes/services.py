@@ -281,6 +281,10 @@ def create_version(*, fieldnote, text, source_name, source_format, user=None) ->
         type(excerpts[0]).objects.bulk_update(
             excerpts, ["fieldnote", "start", "end", "needs_review", "review_reason", "updated_at"]
         )
+    # Its coding rounds follow the excerpts, so a blind round keeps hiding them.
+    from coding.rounds import carry_rounds_to_version
+
+    carry_rounds_to_version(old=old, new=new)
     return new
 
 
