@@ -309,16 +309,8 @@ def _neighbours(disagreement, user, filters) -> Neighbours:
 
 
 def _get_disagreement(request, project_id, disagreement_id, need="discuss_disagreements"):
-    disagreement = get_disagreement_for(request.user, project_id, disagreement_id, need=need)
-    project = disagreement.report.project
-    if project.role != "pi" and (
-        _hidden_fieldnotes(project).filter(fieldnotes=disagreement.fieldnote_id).exists()
-    ):
-        raise PermissionDenied(
-            "This fieldnote is in a blind round the PI has not revealed, so coders' work on it "
-            "stays hidden."
-        )
-    return disagreement
+    # The helper applies the blind-round rule, for this round and any other holding the note.
+    return get_disagreement_for(request.user, project_id, disagreement_id, need=need)
 
 
 def _disagreement_page(request, disagreement, *, status=200, form=None, comment=None):

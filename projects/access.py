@@ -154,8 +154,8 @@ def get_report_for(user, project_id: int, report_id: int, need: str = "run_repor
 def get_disagreement_for(
     user, project_id: int, disagreement_id: int, need: str = "discuss_disagreements"
 ):
-    """A disagreement of one of the project's reports. Coders reach it only once its round no
-    longer hides coders' work from each other, and only for fieldnotes they coded in it."""
+    """A disagreement of one of the project's reports. Coders reach it only once no round hides
+    coders' work on its fieldnote any more, and only when it is about their own span."""
     from coding.models import Disagreement
 
     project = get_project_for(user, project_id)
@@ -173,6 +173,19 @@ def get_disagreement_for(
         coding_round = disagreement.report.coding_round
         if coding_round is not None and coding_round.hides_work:
             raise PermissionDenied("This round is blind until the PI reveals it.")
+        # Another round, still blind, may hold the same fieldnote.
+        from coding.models import CodingRound
+
+        if CodingRound.objects.filter(
+            project=project,
+            blind=True,
+            state=CodingRound.State.OPEN,
+            fieldnotes=disagreement.fieldnote_id,
+        ).exists():
+            raise PermissionDenied(
+                "This fieldnote is in a blind round the PI has not revealed, so coders' work on "
+                "it stays hidden."
+            )
         if user.pk not in (disagreement.first_coder_id, disagreement.second_coder_id):
             raise PermissionDenied("Only the coders whose spans differ, and PIs, discuss this.")
     disagreement.report.project = project
