@@ -65,7 +65,8 @@ def observer_choices(project, *, include_members=True):
     choices = [(f"o:{o.pk}", o.name) for o in project.observers.all()]
     if include_members:
         with_observer = set(project.observers.exclude(user=None).values_list("user_id", flat=True))
-        for membership in project.memberships.select_related("user").order_by("user__first_name"):
+        people = project.memberships.filter(is_consensus=False).select_related("user")
+        for membership in people.order_by("user__first_name"):
             if membership.user_id not in with_observer:
                 user = membership.user
                 choices.append((f"u:{user.pk}", user.get_full_name() or user.username))

@@ -47,7 +47,8 @@ def project_home(request, project_id):
         "project": project,
         "meetings": meetings,
         "fieldnotes": fieldnotes,
-        "memberships": project.memberships.select_related("user"),
+        # The consensus coder is an account for settled coding, not a person.
+        "memberships": project.memberships.filter(is_consensus=False).select_related("user"),
         "codes": project.codebook.tree(),
         "can_manage_meetings": can(project.role, "manage_meetings"),
         "section": "home",
