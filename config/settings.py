@@ -217,6 +217,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A running agreement report writes a heartbeat every half second or so; one silent this long has
+# lost its worker, and the report page shows it as failed with a "Run again" button.
+REPORT_STALL_SECONDS = env_int(
+    "REPORT_STALL_SECONDS",
+    120,
+    "Seconds without a heartbeat after which a running agreement report counts as failed.",
+)
 
 # Production hardening; each is off in development.
 SECURE_PROXY_SSL_HEADER = (

@@ -184,6 +184,18 @@ EXPECTED = {
         {"text": "Why did we differ here?"},
     ),
     # --- end of part C
+    # --- Part B: agreement reports, PIs only. The walk's report is finished (computed through
+    # the service); the progress fragment sends a browser that is not htmx to the report.
+    "reports:list": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    "reports:create": (PI_ONLY_GET, PI_ONLY_BAD_POST, {}),
+    "reports:detail": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    "reports:progress": ({**PI_ONLY_GET, "pi": R}, NOT_ALLOWED_ANON_LOGIN, {}),
+    # Only a failed report runs again; the PI is sent back to the report with a message.
+    "reports:run_again": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "reports:csv": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    "reports:xlsx": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    "reports:print": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    # --- end of part B
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
     # Logging out leads to the login page, as does any page for an anonymous user.
@@ -224,6 +236,8 @@ HTMX_POST_OUTCOMES |= {
 HTMX_GET_OUTCOMES = {
     "coding:code": {"pi": OK, "coder": OK, "observer": OK},
 }
+# Part B: under htmx the progress fragment of a finished report asks the page to reload itself.
+HTMX_GET_OUTCOMES |= {"reports:progress": {"pi": OK}}
 
 
 def _routes(patterns, namespace=None, params=()):
@@ -286,20 +300,16 @@ def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
 
 def _reliability(project, users, fieldnote, code, excerpt):
     """A coding round with the coder assigned, a finished report on it and one disagreement."""
-    from coding.models import AgreementReport, Assignment, CodingRound, Disagreement
+    from coding.models import Assignment, CodingRound, Disagreement
+    from coding.reports import compute_report, request_report
 
     coding_round = CodingRound.objects.create(project=project, name="Pilot", blind=False)
     coding_round.fieldnotes.add(fieldnote)
     coding_round.coders.add(users["coder"])
     Assignment.objects.create(coding_round=coding_round, fieldnote=fieldnote, coder=users["coder"])
-    report = AgreementReport.objects.create(
-        project=project,
-        coding_round=coding_round,
-        kind=AgreementReport.Kind.CODERS,
-        status=AgreementReport.Status.FAILED,
-        error="Nothing to compare.",
-        created_by=users["pi"],
-    )
+    # Computed through the reports service: one coder, so it is done with nothing to compare.
+    report = request_report(project=project, user=users["pi"], coding_round=coding_round)
+    compute_report(report.pk, report.attempt)
     disagreement = Disagreement.objects.create(
         report=report,
         fieldnote=fieldnote,
