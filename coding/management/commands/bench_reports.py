@@ -1,0 +1,166 @@
+"""How fast an agreement report is, from the database to the stored result:
+`manage.py bench_reports`.
+
+Builds, inside a transaction that is rolled back at the end, the engine benchmark's study as
+database rows: 200 fieldnotes of 30,000 characters (6 million in all), 5 coders, 30 codes and
+about 40,000 excerpts (the spans of `tests/agreement/study.py`). Then times `compute_report` end
+to end, as the worker runs it: loading the study, every measure, and storing the results and the
+disagreements in one transaction. Prints the median of several runs against the target, with the
+report's own split into loading, computing and storing.
+"""
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+
+from coding.models import AgreementReport, Code, Excerpt, ExcerptCode
+from coding.reports import compute_report, request_report
+from fieldnotes.models import Fieldnote, Observer
+from meetings.models import Meeting
+from projects.models import Membership, Role
+from projects.services import create_project
+
+TARGET_SECONDS = 3.0
+WORDS = [  # fmt: skip
+    "the",
+    "ward",
+    "team",
+    "met",
+    "to",
+    "talk",
+    "about",
+    "escalation",
+    "charts",
+    "families",
+    "whiteboards",
+    "and",
+    "who",
+    "spoke",
+]
+
+
+class Rollback(Exception):
+    """Raised on purpose to undo everything the benchmark made."""
+
+
+class Command(BaseCommand):
+    help = "Times an agreement report on 6 million characters and 40,000 excerpts, end to end."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--texts", type=int, default=200)
+        parser.add_argument("--length", type=int, default=30_000)
+        parser.add_argument("--excerpts", type=int, default=40_000)
+        parser.add_argument("--runs", type=int, default=3)
+
+    def handle(self, *args, texts, length, excerpts, runs, **options):
+        from tests.agreement.study import CODERS, synthetic_study
+
+        mode = "DEBUG on: query logging adds to every time" if settings.DEBUG else "DEBUG off"
+        self.stdout.write(f"({connection.vendor}, {mode})")
+        study = synthetic_study(texts=texts, length=length, excerpts=excerpts)
+        try:
+            with transaction.atomic():
+                self.measure(study, CODERS, runs)
+                raise Rollback
+        except Rollback:
+            self.stdout.write("(everything the benchmark made has been rolled back)")
+
+    def measure(self, study, coder_names, runs):
+        began = time.perf_counter()
+        User = get_user_model()
+        pi = User.objects.create(username="bench-report-pi")
+        project = create_project(name="Report benchmark", created_by=pi)
+        coders = {}
+        for name in coder_names:
+            coders[name] = User.objects.create(username=f"bench-{name}", first_name=name.title())
+            Membership.objects.create(project=project, user=coders[name], role=Role.CODER)
+        names = sorted({span[1] for _, _, spans in study for span in spans})
+        codes = {
+            name: Code.objects.create(codebook=project.codebook, name=name, position=index)
+            for index, name in enumerate(names)
+        }
+        start = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+        meeting = Meeting.objects.create(
+            project=project, title="Benchmark", starts_at=start, ends_at=start + timedelta(hours=8)
+        )
+        observer = Observer.objects.create(project=project, name="Benchmark")
+        fieldnotes = Fieldnote.objects.bulk_create(
+            Fieldnote(
+                meeting=meeting, observer=observer, title=f"Text {key}", text=_text(length, key)
+            )
+            for key, length, _ in study
+        )
+        rows = [
+            (note, coders[coder], codes[code], s, e)
+            for note, (_, _, spans) in zip(fieldnotes, study, strict=True)
+            for coder, code, s, e in spans
+        ]
+        made = Excerpt.objects.bulk_create(
+            (Excerpt(fieldnote=note, coder=coder, start=s, end=e) for note, coder, _, s, e in rows),
+            batch_size=5000,
+        )
+        ExcerptCode.objects.bulk_create(
+            (
+                ExcerptCode(excerpt=excerpt, code=row[2])
+                for excerpt, row in zip(made, rows, strict=True)
+            ),
+            batch_size=5000,
+        )
+        characters = sum(length for _, length, _ in study)
+        self.stdout.write(
+            f"study: {len(fieldnotes)} fieldnotes, {characters:,} characters, {len(coders)} "
+            f"coders, {len(codes)} codes, {len(rows):,} excerpts (built in "
+            f"{time.perf_counter() - began:.1f} s)"
+        )
+
+        if connection.vendor == "postgresql":
+            # PostgreSQL checks foreign keys when the transaction commits, which this rolled-back
+            # benchmark never does: check them as each row is written, so their cost is counted.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        totals, report = [], None
+        for _ in range(runs):
+            report = request_report(
+                project=project,
+                user=pi,
+                fieldnotes=fieldnotes,
+                coders=list(coders.values()),
+                codes=list(codes.values()),
+            )
+            began = time.perf_counter()
+            compute_report(report.pk, report.attempt)
+            totals.append(time.perf_counter() - began)
+            report.refresh_from_db()
+            assert report.status == AgreementReport.Status.DONE, report.error
+        timings = report.timings
+        median = statistics.median(totals)
+        verdict = "meets" if median <= TARGET_SECONDS else "MISSES"
+        self.stdout.write(
+            f"report end to end (database to stored result, disagreements included): median "
+            f"{median:.2f} s of {runs} runs, target {TARGET_SECONDS:.0f} s: {verdict} it"
+        )
+        self.stdout.write(
+            f"        last run: load {timings['load']:.2f} s, compute {timings['compute']:.2f} s, "
+            f"store {timings['store']:.2f} s; {report.disagreements.count():,} disagreements; "
+            f"results {len(str(report.results)) / 1_048_576:.1f} MB of JSON"
+        )
+        overall = report.results["overall"]["values"]
+        self.stdout.write(
+            f"        overall: alpha {overall['alpha']:.3f}, unitizing alpha "
+            f"{overall['unitizing']:.3f}, segments matched {overall['segments']:.1%}"
+        )
+
+
+def _text(length: int, seed: int) -> str:
+    words, size, index = [], 0, seed
+    while size < length:
+        word = WORDS[index % len(WORDS)]
+        words.append(word)
+        size += len(word) + 1
+        index += 7
+    return " ".join(words)[:length]
