@@ -26,7 +26,7 @@ from projects.models import Membership, Role
 from projects.services import create_project
 
 TARGET_SECONDS = 3.0
-WORDS = [  # fmt: skip
+WORDS = [
     "the",
     "ward",
     "team",
