@@ -874,7 +874,7 @@ def csv_rows(report: AgreementReport) -> list[list]:
         *(CSV_NAMES[m] for m in measures),
         "segments_matched",
         "segments_total",
-        "characters_compared",
+        "units_compared",
         "flag",
         "notes",
         *(f"excerpts {coder['name']}" for coder in coders),

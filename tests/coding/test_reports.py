@@ -34,8 +34,7 @@ def _excerpt(fieldnote, coder, start, end, *codes):
     return excerpt
 
 
-@pytest.fixture
-def sent(monkeypatch):
+def record_sends(monkeypatch) -> list:
     """Every job handed to the queue, instead of a broker."""
     calls = []
 
@@ -46,8 +45,7 @@ def sent(monkeypatch):
     return calls
 
 
-@pytest.fixture
-def broker_down(monkeypatch):
+def break_broker(monkeypatch) -> None:
     def apply_async(args, **options):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
@@ -55,7 +53,21 @@ def broker_down(monkeypatch):
 
 
 @pytest.fixture
+def sent(monkeypatch):
+    return record_sends(monkeypatch)
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    break_broker(monkeypatch)
+
+
+@pytest.fixture
 def study(project, users, fieldnote, code):
+    return make_study(project, fieldnote, code)
+
+
+def make_study(project, fieldnote, code) -> dict:
     """Two coders, two codes, two fieldnotes (76 and 37 characters), six excerpts.
 
     Protest on the first fieldnote: Ada [0, 20) and Bo [0, 18) match (18 of 20 characters);
