@@ -171,4 +171,49 @@ def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
                 memo=item.get("memo", ""),
                 unsure=item.get("unsure", False),
             )
+    _pilot_round(project, [fieldnotes["chloe"], fieldnotes["sam"]], users)
     return project
+
+
+def _pilot_round(project, fieldnotes, users) -> None:
+    """Amira's and Ben's independent coding as a finished blind round: done, revealed, its
+    agreement report computed, and the first disagreements settled and discussed."""
+    from coding import adjudication, reports, rounds
+    from coding.models import Disagreement
+
+    pilot = rounds.create_round(
+        project=project,
+        name="Pilot round: Chloe's and Sam's notes",
+        fieldnotes=fieldnotes,
+        coders=[users["amira"], users["ben"]],
+        blind=True,
+        due_date=_at(24, 17, 0).date(),
+        created_by=users["priya"],
+    )
+    for assignment in pilot.assignments.all():
+        rounds.set_done(assignment=assignment, done=True)
+    rounds.reveal_round(coding_round=pilot, user=users["priya"])
+    report = reports.request_report(project=project, user=users["priya"], coding_round=pilot)
+    # Computed here rather than by a worker, so the demo opens with its report; the job sent on
+    # commit finds it done and does nothing.
+    reports.compute_report(report.pk, report.attempt)
+    queue = Disagreement.objects.filter(report=report).order_by("fieldnote", "first_start")
+    for disagreement in queue[:3]:
+        choice = (
+            Disagreement.Resolution.UNION
+            if disagreement.kind == Disagreement.Kind.PARTIAL
+            else Disagreement.Resolution.ACCEPT_FIRST
+        )
+        adjudication.resolve(disagreement=disagreement, resolution=choice, user=users["priya"])
+    first = queue.first()
+    if first is not None:
+        adjudication.add_comment(
+            disagreement=first,
+            user=users["amira"],
+            text="I read this as the group agreeing terms, not only discussing them.",
+        )
+        adjudication.add_comment(
+            disagreement=first,
+            user=users["ben"],
+            text="Fair. I stopped where Helen changed the subject; happy with the longer span.",
+        )

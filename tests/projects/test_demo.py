@@ -19,7 +19,8 @@ def demo(db):
 
 
 def test_demo_people_and_roles(demo):
-    assert sorted(demo.memberships.values_list("user__username", "role")) == [
+    people = demo.memberships.filter(is_consensus=False)
+    assert sorted(people.values_list("user__username", "role")) == [
         ("amira", "coder"),
         ("ben", "coder"),
         ("chloe", "coder"),
@@ -75,9 +76,9 @@ def test_demo_codebook_is_a_tree_of_folders_and_codes(demo):
 
 
 def test_demo_coding_is_two_coders_on_two_fieldnotes_with_partial_agreement(demo):
-    excerpts = Excerpt.objects.filter(fieldnote__meeting__project=demo).select_related(
-        "fieldnote", "coder"
-    )
+    excerpts = Excerpt.objects.filter(
+        fieldnote__meeting__project=demo, coder__memberships__is_consensus=False
+    ).select_related("fieldnote", "coder")
     pairs = {(e.fieldnote.source_name, e.coder.username) for e in excerpts}
     assert pairs == {(f, c) for f in ("chloe.txt", "sam.txt") for c in ("amira", "ben")}
     # Character-level overlap per code, pooled: neither perfect agreement nor none.
@@ -99,7 +100,9 @@ def test_demo_excerpts_are_the_quoted_text(demo):
 
     codings = json.loads((DEMO_DIR / "codings.json").read_text())
     quotes = {item["quote"] for items in codings["fieldnotes"].values() for item in items}
-    excerpts = Excerpt.objects.filter(fieldnote__meeting__project=demo).select_related("fieldnote")
+    excerpts = Excerpt.objects.filter(
+        fieldnote__meeting__project=demo, coder__memberships__is_consensus=False
+    ).select_related("fieldnote")
     assert {e.text for e in excerpts} == quotes
 
 
@@ -149,3 +152,39 @@ def test_demo_fieldnotes_carry_time_markers_on_the_meeting_clock(demo):
     assert set(near.values_list("fieldnote__source_name", flat=True)) == {
         f"{name}.txt" for name in counts
     }
+
+
+def test_demo_has_a_finished_pilot_round_with_its_report_and_settled_disagreements(demo):
+    from coding.agreement.study import compare_study
+    from coding.models import AgreementReport, CodingRound, Disagreement, DisagreementComment
+    from coding.reports import load_study
+
+    pilot = CodingRound.objects.get(project=demo)
+    assert (pilot.blind, pilot.state) == (True, CodingRound.State.REVEALED)
+    assert sorted(pilot.fieldnotes.values_list("source_name", flat=True)) == [
+        "chloe.txt",
+        "sam.txt",
+    ]
+    assert pilot.assignments.count() == 4
+    assert not pilot.assignments.filter(done_at=None).exists()
+
+    report = AgreementReport.objects.get(project=demo)
+    assert (report.status, report.coding_round) == (AgreementReport.Status.DONE, pilot)
+    assert [c["name"] for c in report.results["coders"]] == ["Amira Haddad", "Ben Carter"]
+    # The stored figures are the engine's on the same data, recomputed here.
+    study = load_study(report)
+    again = compare_study(study.texts, coders=study.coders, codes=study.codes)
+    stored = report.results["overall"]["values"]
+    assert stored["alpha"] == pytest.approx(again.overall.characters.alpha)
+    assert stored["unitizing"] == pytest.approx(again.overall.unitizing)
+    assert 0.2 < stored["alpha"] < 0.8
+
+    disagreements = Disagreement.objects.filter(report=report)
+    assert disagreements.count() > 20
+    settled = disagreements.exclude(resolution="")
+    assert settled.count() == 3
+    consensus = demo.memberships.get(is_consensus=True).user
+    assert not consensus.is_active and not consensus.has_usable_password()
+    made = Excerpt.objects.filter(coder=consensus)
+    assert {d.consensus_excerpt_id for d in settled} == set(made.values_list("pk", flat=True))
+    assert DisagreementComment.objects.filter(disagreement__report=report).count() == 2
