@@ -14,7 +14,7 @@ from projects.access import can, get_project_for, get_round_for
 
 from . import rounds
 from .forms_rounds import RoundForm
-from .models import CodingRound
+from .models import AgreementReport, CodingRound
 
 LIST = "coding/rounds/list.html"
 
@@ -98,6 +98,14 @@ def round_detail(request, project_id, round_id):
         "progress": progress,
         "mine": mine,
         "states": CodingRound.State,
+        # Where the round's disagreements are discussed; coders reach them once it is revealed.
+        "reports": (
+            []
+            if coding_round.hides_work and not is_pi
+            else coding_round.reports.filter(status=AgreementReport.Status.DONE).order_by(
+                "-created_at"
+            )[:5]
+        ),
     }
     return render_page(request, "coding/rounds/detail.html", context)
 

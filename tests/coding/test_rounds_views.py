@@ -503,3 +503,24 @@ def test_other_coders_work_appears_only_after_the_pi_reveals_the_round(
     # The coding page is a coder's own workspace whatever the round; the other coder's excerpt
     # opens from retrieval (and every other page) once the round is revealed.
     assert seen() == ([mine.pk], 200, [theirs.pk, mine.pk])
+
+
+def test_coders_find_the_rounds_disagreements_only_once_it_is_revealed(
+    client, login, project, named, blind_round
+):
+    from coding.models import AgreementReport
+
+    report = AgreementReport.objects.create(
+        project=project,
+        coding_round=blind_round,
+        kind=AgreementReport.Kind.CODERS,
+        status=AgreementReport.Status.DONE,
+        results={},
+    )
+    queue = reverse("adjudication:queue", args=[project.pk, report.pk])
+    url = reverse("rounds:detail", args=[project.pk, blind_round.pk])
+    login(named["coder"])
+    assert queue not in client.get(url).content.decode()
+    rounds.reveal_round(coding_round=blind_round, user=named["pi"])
+    page = client.get(url).content.decode()
+    assert f'<a href="{queue}">Agreement report of ' in page
