@@ -196,6 +196,11 @@ EXPECTED = {
     "reports:xlsx": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
     "reports:print": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
     # --- end of part B
+    # --- Triangulation: every researcher compares the observers of a meeting (only the excerpts
+    # their blind rounds let them see); without a code or observer the cell page shows them all.
+    "meetings:compare": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "meetings:compare_cell": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    # --- end of triangulation
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
     # Logging out leads to the login page, as does any page for an anonymous user.
