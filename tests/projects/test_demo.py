@@ -75,15 +75,24 @@ def test_demo_codebook_is_a_tree_of_folders_and_codes(demo):
     ] == list("12345678")
 
 
-def test_demo_coding_is_two_coders_on_two_fieldnotes_with_partial_agreement(demo):
+PILOT_NOTES = ("chloe.txt", "sam.txt")
+PILOT_CODERS = ("amira", "ben")
+OTHER_NOTES = ("amira.txt", "ben.txt", "margaret.txt", "tony.txt")
+
+
+def test_demo_coding_is_the_pilot_coders_on_two_notes_and_chloe_on_the_other_four(demo):
     excerpts = Excerpt.objects.filter(
         fieldnote__meeting__project=demo, coder__memberships__is_consensus=False
     ).select_related("fieldnote", "coder")
     pairs = {(e.fieldnote.source_name, e.coder.username) for e in excerpts}
-    assert pairs == {(f, c) for f in ("chloe.txt", "sam.txt") for c in ("amira", "ben")}
-    # Character-level overlap per code, pooled: neither perfect agreement nor none.
+    assert pairs == {(f, c) for f in PILOT_NOTES for c in PILOT_CODERS} | {
+        (f, "chloe") for f in OTHER_NOTES
+    }
+    # Amira's and Ben's pilot coding: character-level overlap per code, pooled, neither
+    # perfect agreement nor none.
     coded = defaultdict(set)
-    for excerpt in excerpts.prefetch_related("codes"):
+    pilot = excerpts.filter(coder__username__in=PILOT_CODERS).prefetch_related("codes")
+    for excerpt in pilot:
         for code in excerpt.codes.all():
             key = (excerpt.fieldnote_id, code.name)
             coded[key, excerpt.coder.username].update(range(excerpt.start, excerpt.end))
@@ -93,6 +102,60 @@ def test_demo_coding_is_two_coders_on_two_fieldnotes_with_partial_agreement(demo
         both += len(a & b)
         either += len(a | b)
     assert 0.2 < both / either < 0.6
+
+
+def test_demo_coding_lets_the_six_observers_be_compared_on_the_meeting_clock(demo):
+    from zoneinfo import ZoneInfo
+
+    from meetings.alignment import place_excerpts
+
+    meeting = demo.meetings.get()
+    items = list(meeting.agenda_items.order_by("starts_at"))
+    agenda = [(item.title, item.starts_at, item.ends_at) for item in items]
+    observers = defaultdict(set)  # (agenda item title, code name) -> fieldnotes carrying it
+    per_note = {}
+    for fieldnote in meeting.fieldnotes.all():
+        excerpts = list(
+            Excerpt.objects.filter(fieldnote=fieldnote, coder__memberships__is_consensus=False)
+            .select_related("coder")
+            .prefetch_related("codes")
+        )
+        per_note[fieldnote.source_name] = len(excerpts)
+        markers = fieldnote.time_markers.filter(confirmed=True, moment__isnull=False)
+        placements = place_excerpts(
+            [excerpt.start for excerpt in excerpts],
+            text=fieldnote.text,
+            markers=markers.values_list("offset", "moment"),
+            agenda=agenda,
+            tz=ZoneInfo("Europe/London"),
+        )
+        for excerpt, placement in zip(excerpts, placements, strict=True):
+            if excerpt.coder.username == "chloe":
+                # Chloe's excerpts all sit inside an agenda item on the meeting's clock.
+                assert placement.agenda_index is not None, excerpt.text
+            if placement.agenda_index is None:
+                continue
+            for code in excerpt.codes.all():
+                key = (agenda[placement.agenda_index][0], code.name)
+                observers[key].add(fieldnote.source_name)
+
+    # Every one of the six fieldnotes carries excerpts; the four coded by Chloe 10 to 14 each.
+    assert set(per_note) == set(PILOT_NOTES + OTHER_NOTES)
+    assert all(count > 0 for count in per_note.values()), per_note
+    assert all(10 <= per_note[name] <= 14 for name in OTHER_NOTES), per_note
+    # The same moments coded in several observers' notes, on both days ...
+    assert max(len(notes) for notes in observers.values()) >= 3
+    for shared in [
+        ('Welcome and "where we are"', "Contesting terms"),  # "about us, or for us?"
+        ("Ward stories", "Evidence of working on an issue"),
+        ("Lay panel response", "Protest"),  # Tony's question, "not here to be marked"
+        ("Table work: what would count as evidence?", "Generating terms"),
+        ("Revisiting day one: draft terms of collaboration", "Resolution"),  # clause 4
+        ("Commitments and close", "Lay panel"),  # the steering group seat
+    ]:
+        assert len(observers[shared]) >= 3, (shared, observers[shared])
+    # ... and some that only one observer's notes carry within an agenda item.
+    assert any(len(notes) == 1 for notes in observers.values())
 
 
 def test_demo_excerpts_are_the_quoted_text(demo):
