@@ -1,4 +1,5 @@
-"""The demo study: a two-day learning community event, six fieldnotes, two coders' coding.
+"""The demo study: a two-day learning community event, six fieldnotes, their coding, and a
+finished pilot round of inter-coder agreement.
 
 Its data lives in demo/ at the top of the checkout (README.md there describes the event).
 Codings are given as quotations, not offsets, so the data stays readable and any edit to a

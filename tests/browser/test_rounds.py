@@ -83,8 +83,11 @@ def test_blind_round_from_assignment_to_adjudication(browser, page, demo_server)
     assert sorted(
         _stored(
             demo_server,
-            "select coder_id, start, end from coding_excerpt where fieldnote_id = ?",
+            "select coder_id, start, end from coding_excerpt"
+            " where fieldnote_id = ? and coder_id in (?, ?)",
             fieldnote_id,
+            amira_id,
+            ben_id,
         )
     ) == sorted([(amira_id, *amira_span), (ben_id, *ben_span)])
 
