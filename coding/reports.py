@@ -468,6 +468,9 @@ def compute_report(report_id: int, attempt: int) -> None:
     if report is None:
         return
     try:
+        if report.kind == AgreementReport.Kind.OBSERVERS:
+            _compute_observers(report)
+            return
         began = time.perf_counter()
         study = load_study(report)
         _beat(report, LOADED)
@@ -495,6 +498,38 @@ def compute_report(report_id: int, attempt: int) -> None:
             finished_at=timezone.now(),
             error=f"The report could not be computed ({str(error).rstrip('.')}). Run it again; "
             "if it fails the same way, the message names what to look at.",
+        )
+
+
+def _compute_observers(report) -> None:
+    """Agreement across observers of one meeting (`meetings.observer_report`)."""
+    from meetings.observer_report import compute_observer_results
+
+    began = time.perf_counter()
+    results = compute_observer_results(report, partial(_beat, report))
+    computed = time.perf_counter()
+    with transaction.atomic():
+        current = (
+            AgreementReport.objects.select_for_update()
+            .filter(pk=report.pk, attempt=report.attempt, status=Status.RUNNING)
+            .first()
+        )
+        if current is None:
+            raise Superseded
+        current.results = results
+        current.timings = {"load": 0.0, "compute": computed - began, "store": 0.0}
+        current.status = Status.DONE
+        current.progress = 1.0
+        current.finished_at = current.heartbeat_at = timezone.now()
+        current.save(
+            update_fields=[
+                "results",
+                "timings",
+                "status",
+                "progress",
+                "finished_at",
+                "heartbeat_at",
+            ]
         )
 
 
@@ -809,6 +844,11 @@ def shade(value: float | None, flags: list[float]) -> str:
 
 def scope_text(report: AgreementReport) -> str:
     parameters = report.parameters or {}
+    if report.kind == AgreementReport.Kind.OBSERVERS:
+        from meetings.observer_report import window_text
+
+        title = parameters.get("meeting_title", "a meeting")
+        return f"Observers of “{title}”, over {window_text(parameters.get('window', ''))}"
     fieldnotes = len(parameters.get("fieldnotes", ()))
     coders = len(parameters.get("coders", ()))
     counts = f"{fieldnotes} fieldnote{'s' * (fieldnotes != 1)}, {coders} coder{'s' * (coders != 1)}"
@@ -938,8 +978,14 @@ def _number(value):
 
 
 def report_csv(report: AgreementReport) -> str:
+    if report.kind == AgreementReport.Kind.OBSERVERS:
+        from meetings.observer_report import csv_rows as observer_rows
+
+        rows = observer_rows(report)
+    else:
+        rows = csv_rows(report)
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(csv_rows(report))
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
 
@@ -949,6 +995,10 @@ def report_xlsx(report: AgreementReport) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    if report.kind == AgreementReport.Kind.OBSERVERS:
+        from meetings.observer_report import observer_xlsx
+
+        return observer_xlsx(report)
     results = report.results
     measures = results["measures"]
     coders = results["coders"]

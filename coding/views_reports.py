@@ -202,8 +202,36 @@ def _context(report) -> dict:
         "measure_labels": [reports.MEASURES[m] for m in report.parameters.get("measures", ())],
     }
     if report.status == Status.DONE and report.results:
-        context.update(_tables(report))
+        if report.kind == AgreementReport.Kind.OBSERVERS:
+            context["observers"] = _observer_tables(report)
+        else:
+            context.update(_tables(report))
     return context
+
+
+def _observer_tables(report) -> dict:
+    """Rows of the observer report: alpha per code with its flag and, per observer, the windows
+    where their notes carry the code out of those they cover."""
+    results = report.results
+    rows = []
+    for code in results["codes"]:
+        rows.append(
+            {
+                **code,
+                "shown": reports.show("alpha", code["alpha"]),
+                "shade": reports.shade(code["alpha"], list(reports.DEFAULT_FLAGS)),
+                "cells": list(zip(code["present"], code["covered"], strict=True)),
+            }
+        )
+    return {
+        "observers": results["observers"],
+        "rows": rows,
+        "windows": len(results["windows"]),
+        "seen_by_one": results["seen_by_one"],
+        "meeting": results["meeting"],
+        "window": results["window"],
+        "mode": results["mode"],
+    }
 
 
 def _tables(report) -> dict:

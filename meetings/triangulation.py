@@ -598,6 +598,10 @@ class WindowReport:
     windows: list[Window]
     seen: list[SeenItem]
     alpha: list[AlphaRow]
+    # What alpha was computed from, for downloads: (observer, code, moment, excerpt) per timed
+    # excerpt and code, and each observer's first and last moment.
+    placed: list = field(default_factory=list)
+    coverage: dict = field(default_factory=dict)
 
 
 def compare_windows(result: Triangulation) -> WindowReport:
@@ -642,7 +646,11 @@ def compare_windows(result: Triangulation) -> WindowReport:
     seen.sort(key=lambda item: (item.window.start, item.window.index, order[item.code.id]))
     alphas = observer_alpha(placed, windows, coverage, [code.id for code in result.shown_codes])
     return WindowReport(
-        windows, seen, [AlphaRow(code, alphas[code.id]) for code in result.shown_codes]
+        windows,
+        seen,
+        [AlphaRow(code, alphas[code.id]) for code in result.shown_codes],
+        placed,
+        coverage,
     )
 
 

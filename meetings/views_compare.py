@@ -3,13 +3,15 @@
 from urllib.parse import urlencode
 
 from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from config.htmx import render_page
-from projects.access import get_meeting_for
+from projects.access import can, get_meeting_for
 
 from .alignment import MODES
+from .observer_report import request_observer_report
 from .triangulation import (
     WINDOW_CHOICES,
     Options,
@@ -80,6 +82,8 @@ def compare(request, project_id, meeting_id):
         "all_url": link(),
         "window_choices": [(value, WINDOW_LABELS[value]) for value in WINDOW_CHOICES],
         "mode_choices": [(value, MODE_LABELS[value]) for value in MODES],
+        "can_store": can(meeting.project.role, "run_reports"),
+        "stored_options": options.query(),
         "choosable_codes": [
             code
             for code in result.codes.values()
@@ -137,3 +141,13 @@ def compare_cell(request, project_id, meeting_id):
         ),
     }
     return render_page(request, "meetings/compare_cell.html", context)
+
+
+@require_POST
+def observer_report(request, project_id, meeting_id):
+    """Stores the page's agreement across observers as a report (a background job)."""
+    meeting = get_meeting_for(request.user, project_id, meeting_id, need="run_reports")
+    report = request_observer_report(
+        meeting=meeting, user=request.user, options=Options.from_query(request.POST)
+    )
+    return redirect("reports:detail", meeting.project.pk, report.pk)

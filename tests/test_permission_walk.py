@@ -200,6 +200,8 @@ EXPECTED = {
     # their blind rounds let them see); without a code or observer the cell page shows them all.
     "meetings:compare": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
     "meetings:compare_cell": (RESEARCHERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    # Storing the comparison's figures as a report is for PIs, like every report.
+    "meetings:observer_report": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"window": "15"}),
     # --- end of triangulation
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
