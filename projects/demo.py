@@ -173,7 +173,21 @@ def load_demo_study(data_dir: Path = DEMO_DIR) -> Project:
                 unsure=item.get("unsure", False),
             )
     _pilot_round(project, [fieldnotes["chloe"], fieldnotes["sam"]], users)
+    _observer_report(meeting, users)
     return project
+
+
+def _observer_report(meeting, users) -> None:
+    """The six observers compared over the agenda items, stored as a report."""
+    from coding import reports
+    from meetings.observer_report import request_observer_report
+    from meetings.triangulation import Options
+
+    meeting.project.role = "pi"
+    report = request_observer_report(
+        meeting=meeting, user=users["priya"], options=Options(window="agenda")
+    )
+    reports.compute_report(report.pk, report.attempt)
 
 
 def _pilot_round(project, fieldnotes, users) -> None:

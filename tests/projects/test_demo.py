@@ -231,7 +231,7 @@ def test_demo_has_a_finished_pilot_round_with_its_report_and_settled_disagreemen
     assert pilot.assignments.count() == 4
     assert not pilot.assignments.filter(done_at=None).exists()
 
-    report = AgreementReport.objects.get(project=demo)
+    report = AgreementReport.objects.get(project=demo, kind="coders")
     assert (report.status, report.coding_round) == (AgreementReport.Status.DONE, pilot)
     assert [c["name"] for c in report.results["coders"]] == ["Amira Haddad", "Ben Carter"]
     # The stored figures are the engine's on the same data, recomputed here.
@@ -251,3 +251,14 @@ def test_demo_has_a_finished_pilot_round_with_its_report_and_settled_disagreemen
     made = Excerpt.objects.filter(coder=consensus)
     assert {d.consensus_excerpt_id for d in settled} == set(made.values_list("pk", flat=True))
     assert DisagreementComment.objects.filter(disagreement__report=report).count() == 2
+
+
+def test_demo_has_a_stored_comparison_of_its_six_observers(demo):
+    from coding.models import AgreementReport
+
+    report = AgreementReport.objects.get(project=demo, kind="observers")
+    assert report.status == AgreementReport.Status.DONE
+    assert report.parameters["window"] == "agenda"
+    assert len(report.results["observers"]) == 6
+    alphas = [code["alpha"] for code in report.results["codes"] if code["alpha"] is not None]
+    assert len(alphas) >= 5
