@@ -5,6 +5,7 @@ import re
 import sqlite3
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import log_in
 
@@ -134,7 +135,11 @@ def test_coder_codes_overlaps_moves_a_boundary_and_undoes_a_delete(page, demo_se
     assert page.evaluate("window.triangulateSelection()")["start"] == begin
     page.locator("#code-choices").get_by_label("Resolution").focus()
     page.keyboard.press("Space")
-    page.get_by_role("button", name="Apply to the selection").focus()
+    apply = page.get_by_role("button", name="Apply to the selection")
+    # The button is enabled once the page has seen both the selection and the ticked code; a
+    # disabled button cannot take focus, so wait for it rather than race it.
+    expect(apply).to_be_enabled()
+    apply.focus()
     page.keyboard.press("Enter")
     page.locator("#excerpt-list li").nth(2).wait_for()
     assert (begin, begin + len("Nobody answered")) in _stored(
