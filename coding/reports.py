@@ -25,6 +25,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -507,47 +508,34 @@ def _compute_observers(report) -> None:
 
     began = time.perf_counter()
     results = compute_observer_results(report, partial(_beat, report))
-    computed = time.perf_counter()
-    with transaction.atomic():
-        current = (
-            AgreementReport.objects.select_for_update()
-            .filter(pk=report.pk, attempt=report.attempt, status=Status.RUNNING)
-            .first()
-        )
-        if current is None:
-            raise Superseded
+    with _finishing(report) as current:
         current.results = results
-        current.timings = {"load": 0.0, "compute": computed - began, "store": 0.0}
-        current.status = Status.DONE
-        current.progress = 1.0
-        current.finished_at = current.heartbeat_at = timezone.now()
-        current.save(
-            update_fields=[
-                "results",
-                "timings",
-                "status",
-                "progress",
-                "finished_at",
-                "heartbeat_at",
-            ]
-        )
+        current.timings = {"load": 0.0, "compute": time.perf_counter() - began, "store": 0.0}
 
 
 def _store(report, study, result, *, timings, began) -> None:
     results = build_results(study, result, report.parameters)
-    with transaction.atomic():
-        current = (
-            AgreementReport.objects.select_for_update()
-            .filter(pk=report.pk, attempt=report.attempt, status=Status.RUNNING)
-            .first()
-        )
-        if current is None:
-            raise Superseded
+    with _finishing(report) as current:
         current.disagreements.all().delete()
         if len(study.coders) >= 2:
             _insert_disagreements(disagreement_rows(current.pk, study, result))
         current.results = results
         current.timings = {**timings, "store": time.perf_counter() - began}
+
+
+@contextmanager
+def _finishing(report):
+    """One transaction in which the caller writes the results of a report this job still owns
+    (else Superseded), then marks it done."""
+    with transaction.atomic():
+        current = (
+            AgreementReport.objects.select_for_update()
+            .filter(pk=report.pk, attempt=report.attempt, status=Status.RUNNING)
+            .first()
+        )
+        if current is None:
+            raise Superseded
+        yield current
         current.status = Status.DONE
         current.progress = 1.0
         current.finished_at = current.heartbeat_at = timezone.now()

@@ -15,36 +15,16 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from coding.management.rollback import WORDS, describe, rolled_back
 from coding.models import Excerpt, ExcerptCode
 from fieldnotes.models import Fieldnote, Observer
 from meetings.models import Meeting
 from projects.models import Membership, Project, Role
 from projects.services import create_project
-
-WORDS = [
-    "the",
-    "ward",
-    "team",
-    "met",
-    "to",
-    "talk",
-    "about",
-    "escalation",
-    "charts",
-    "families",
-    "whiteboards",
-    "and",
-    "who",
-    "spoke",
-]
-
-
-class Rollback(Exception):
-    """Raised on purpose to undo everything the benchmark made."""
 
 
 class Command(BaseCommand):
@@ -60,14 +40,9 @@ class Command(BaseCommand):
     def handle(self, *args, words, excerpts, runs, **options):
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
-        mode = "DEBUG on: query logging adds to every time" if settings.DEBUG else "DEBUG off"
-        self.stdout.write(f"({connection.vendor}, {mode})")
-        try:
-            with transaction.atomic():
-                self.measure(words, excerpts, runs)
-                raise Rollback
-        except Rollback:
-            self.stdout.write("(everything the benchmark made has been rolled back)")
+        self.stdout.write(describe(settings))
+        with rolled_back(self.stdout):
+            self.measure(words, excerpts, runs)
 
     def measure(self, words, excerpt_count, runs):
         rng = random.Random(7)

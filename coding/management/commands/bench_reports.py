@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.db import connection, transaction
+from django.db import connection
 
+from coding.management.rollback import WORDS, describe, rolled_back
 from coding.models import AgreementReport, Code, Excerpt, ExcerptCode
 from coding.reports import compute_report, request_report
 from fieldnotes.models import Fieldnote, Observer
@@ -26,26 +27,6 @@ from projects.models import Membership, Role
 from projects.services import create_project
 
 TARGET_SECONDS = 3.0
-WORDS = [
-    "the",
-    "ward",
-    "team",
-    "met",
-    "to",
-    "talk",
-    "about",
-    "escalation",
-    "charts",
-    "families",
-    "whiteboards",
-    "and",
-    "who",
-    "spoke",
-]
-
-
-class Rollback(Exception):
-    """Raised on purpose to undo everything the benchmark made."""
 
 
 class Command(BaseCommand):
@@ -60,15 +41,10 @@ class Command(BaseCommand):
     def handle(self, *args, texts, length, excerpts, runs, **options):
         from tests.agreement.study import CODERS, synthetic_study
 
-        mode = "DEBUG on: query logging adds to every time" if settings.DEBUG else "DEBUG off"
-        self.stdout.write(f"({connection.vendor}, {mode})")
+        self.stdout.write(describe(settings))
         study = synthetic_study(texts=texts, length=length, excerpts=excerpts)
-        try:
-            with transaction.atomic():
-                self.measure(study, CODERS, runs)
-                raise Rollback
-        except Rollback:
-            self.stdout.write("(everything the benchmark made has been rolled back)")
+        with rolled_back(self.stdout):
+            self.measure(study, CODERS, runs)
 
     def measure(self, study, coder_names, runs):
         began = time.perf_counter()
