@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -19,6 +21,8 @@ class Observer(models.Model):
         on_delete=models.SET_NULL,
         related_name="observer_profiles",
     )
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,6 +85,8 @@ class Fieldnote(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = FieldnoteQuerySet.as_manager()

@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -27,6 +28,8 @@ class Meeting(models.Model):
     lay_prompts = models.JSONField(default=list, blank=True)
     # Once locked, lay panel members can no longer change what they sent.
     lay_locked_at = models.DateTimeField(null=True, blank=True)
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery
@@ -52,6 +54,9 @@ class Membership(models.Model):
     # The project's consensus coder: an account nobody logs in as, holding adjudicated coding so
     # that it counts as one more coder in retrieval, reports and exports.
     is_consensus = models.BooleanField(default=False)
+    # A coder who came in with an imported project and has no account here yet; the PI maps them
+    # to a member, which moves their coding over.
+    is_placeholder = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -70,3 +75,18 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.project} as {self.get_role_display()}"
+
+
+class UserGuid(models.Model):
+    """A user's stable identity in exchange files (REFI-QDA `User guid`), the same in every export.
+
+    Made when the account is made (a signal) so that exports never mint one.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exchange_guid"
+    )
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    def __str__(self):
+        return f"{self.user_id}: {self.guid}"

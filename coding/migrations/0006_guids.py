@@ -1,0 +1,50 @@
+"""Stable GUIDs for exchange files: added empty, filled one per row, then made unique."""
+
+import uuid
+
+from django.db import migrations, models
+
+
+def fill_guids(apps, schema_editor):
+    for model_name in ('excerpt', 'excerptcode', 'projectmemo'):
+        model = apps.get_model('coding', model_name)
+        for pk in model.objects.filter(guid__isnull=True).values_list("pk", flat=True).iterator():
+            model.objects.filter(pk=pk).update(guid=uuid.uuid4())
+
+
+class Migration(migrations.Migration):
+    dependencies = [("coding", "0005_rounds_reports_adjudication")]
+
+    operations = [
+        migrations.AddField(
+            model_name="excerpt",
+            name="guid",
+            field=models.UUIDField(null=True, editable=False),
+        ),
+        migrations.AddField(
+            model_name="excerptcode",
+            name="guid",
+            field=models.UUIDField(null=True, editable=False),
+        ),
+        migrations.AddField(
+            model_name="projectmemo",
+            name="guid",
+            field=models.UUIDField(null=True, editable=False),
+        ),
+        migrations.RunPython(fill_guids, migrations.RunPython.noop, elidable=True),
+        migrations.AlterField(
+            model_name="excerpt",
+            name="guid",
+            field=models.UUIDField(default=uuid.uuid4, unique=True, editable=False),
+        ),
+        migrations.AlterField(
+            model_name="excerptcode",
+            name="guid",
+            field=models.UUIDField(default=uuid.uuid4, unique=True, editable=False),
+        ),
+        migrations.AlterField(
+            model_name="projectmemo",
+            name="guid",
+            field=models.UUIDField(default=uuid.uuid4, unique=True, editable=False),
+        ),
+    ]
