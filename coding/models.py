@@ -207,8 +207,9 @@ class Excerpt(models.Model):
     codes = models.ManyToManyField(Code, through="ExcerptCode", related_name="excerpts")
     # Bumped by every change; an edit made from an older copy is refused as a conflict.
     revision = models.PositiveIntegerField(default=1)
-    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
-    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export; unique
+    # within a project (a copy of a project imported on the same server keeps its GUIDs).
+    guid = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -259,8 +260,9 @@ def check_code_in_project(code, project_id):
 class ExcerptCode(models.Model):
     excerpt = models.ForeignKey(Excerpt, on_delete=models.CASCADE, related_name="excerpt_codes")
     code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="excerpt_codes")
-    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
-    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export; unique
+    # within a project (a copy of a project imported on the same server keeps its GUIDs).
+    guid = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -317,8 +319,9 @@ class ProjectMemo(models.Model):
     )
     title = models.CharField(max_length=200)
     text = models.TextField(blank=True)
-    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
-    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export; unique
+    # within a project (a copy of a project imported on the same server keeps its GUIDs).
+    guid = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,8 +21,9 @@ class Observer(models.Model):
         on_delete=models.SET_NULL,
         related_name="observer_profiles",
     )
-    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
-    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export; unique
+    # within a project (a copy of a project imported on the same server keeps its GUIDs).
+    guid = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,8 +86,9 @@ class Fieldnote(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
-    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export; unique
+    # within a project (a copy of a project imported on the same server keeps its GUIDs).
+    guid = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = FieldnoteQuerySet.as_manager()

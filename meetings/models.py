@@ -28,8 +28,9 @@ class Meeting(models.Model):
     lay_prompts = models.JSONField(default=list, blank=True)
     # Once locked, lay panel members can no longer change what they sent.
     lay_locked_at = models.DateTimeField(null=True, blank=True)
-    # Stable identity in exchange files (REFI-QDA guid), kept from import to export.
-    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stable identity in exchange files (REFI-QDA guid), kept from import to export; unique
+    # within a project (a copy of a project imported on the same server keeps its GUIDs).
+    guid = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Stable GUIDs for exchange files: added empty, filled one per row, then made unique."""
+"""Stable GUIDs for exchange files: added empty, filled one per row, then indexed (unique within a project, which the exchange code keeps: a copy imported on the same server keeps its GUIDs)."""
 
 import uuid
 
@@ -30,11 +30,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="observer",
             name="guid",
-            field=models.UUIDField(default=uuid.uuid4, unique=True, editable=False),
+            field=models.UUIDField(default=uuid.uuid4, db_index=True, editable=False),
         ),
         migrations.AlterField(
             model_name="fieldnote",
             name="guid",
-            field=models.UUIDField(default=uuid.uuid4, unique=True, editable=False),
+            field=models.UUIDField(default=uuid.uuid4, db_index=True, editable=False),
         ),
     ]

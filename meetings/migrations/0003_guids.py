@@ -1,4 +1,4 @@
-"""Stable GUIDs for exchange files: added empty, filled one per row, then made unique."""
+"""Stable GUIDs for exchange files: added empty, filled one per row, then indexed (unique within a project, which the exchange code keeps: a copy imported on the same server keeps its GUIDs)."""
 
 import uuid
 
@@ -25,6 +25,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="meeting",
             name="guid",
-            field=models.UUIDField(default=uuid.uuid4, unique=True, editable=False),
+            field=models.UUIDField(default=uuid.uuid4, db_index=True, editable=False),
         ),
     ]
