@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "run_reports": frozenset({PI}),
     "adjudicate": frozenset({PI}),
     "discuss_disagreements": frozenset({PI, CODER}),
+    "exchange_project": frozenset({PI}),
+    "export_data": frozenset({PI, CODER}),
 }
 
 
