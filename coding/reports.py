@@ -25,20 +25,17 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
+from config import jobs
 from fieldnotes.models import Fieldnote
 from projects.models import Membership, Role
 
@@ -67,26 +64,20 @@ MEASURES = {
     "segments": "Segments matched",
 }
 DEFAULT_FLAGS = (0.667, 0.8)
-# One quick retry: a request must not hang on a job queue that is down.
-SEND_RETRY_POLICY = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.2,
-}
-RESEND_EVERY = timedelta(seconds=10)
-WAITING_MESSAGE = (
-    "The job queue could not be reached, so the report has not started yet. It will start when "
-    "the queue is back; this page keeps trying."
-)
+SEND_RETRY_POLICY = jobs.SEND_RETRY_POLICY
 # Where each phase ends on the progress bar: loading is one quick read, storing one transaction.
 LOADED, COMPUTED = 0.1, 0.9
-BEAT_STEP, BEAT_SECONDS = 0.05, 0.5
 DISAGREEMENT_BATCH = 2000
 
 
-class Superseded(Exception):
-    """The report moved on (run again, or failed) while this job was computing it."""
+def _run_report_task():
+    from .tasks import run_report
+
+    return run_report
+
+
+JOB = jobs.JobLife(AgreementReport, _run_report_task, noun="report")
+WAITING_MESSAGE = JOB.waiting_message
 
 
 # Asking for a report
@@ -221,60 +212,13 @@ def request_report(
 def send_report(report_id: int, attempt: int) -> bool:
     """Hands the job to the queue; never raises. When the queue is unreachable the report
     waits, and `refresh_report` tries again."""
-    from .tasks import run_report
-
-    try:
-        run_report.apply_async((report_id, attempt), retry=True, retry_policy=SEND_RETRY_POLICY)
-    except (OperationalError, OSError) as error:
-        logger.warning("Report %s could not be sent to the job queue: %s", report_id, error)
-        AgreementReport.objects.filter(
-            pk=report_id, attempt=attempt, status__in=(Status.QUEUED, Status.WAITING)
-        ).update(status=Status.WAITING, error=WAITING_MESSAGE, heartbeat_at=timezone.now())
-        return False
-    AgreementReport.objects.filter(pk=report_id, attempt=attempt, status=Status.WAITING).update(
-        status=Status.QUEUED, error=""
-    )
-    return True
+    return JOB.send(report_id, attempt)
 
 
 def refresh_report(report: AgreementReport) -> AgreementReport:
     """What a page should show: a waiting report is sent again (at most every RESEND_EVERY), a
     running report whose worker stopped beating is failed. Returns the report as it now is."""
-    now = timezone.now()
-    if report.status == Status.WAITING:
-        # For a waiting report the heartbeat is the last time sending was tried; claiming it
-        # with one UPDATE keeps two pages polling at once from sending the job twice.
-        claimed = (
-            AgreementReport.objects.filter(
-                pk=report.pk, attempt=report.attempt, status=Status.WAITING
-            )
-            .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - RESEND_EVERY))
-            .update(heartbeat_at=now)
-        )
-        if claimed:
-            send_report(report.pk, report.attempt)
-            report.refresh_from_db()
-    elif report.status == Status.RUNNING:
-        cutoff = now - timedelta(seconds=settings.REPORT_STALL_SECONDS)
-        stalled = (
-            AgreementReport.objects.filter(
-                pk=report.pk, attempt=report.attempt, status=Status.RUNNING
-            )
-            .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=cutoff))
-            .update(
-                status=Status.FAILED,
-                finished_at=now,
-                error=(
-                    f"The worker running this report stopped responding at "
-                    f"{round(report.progress * 100)} % (no sign of it for "
-                    f"{settings.REPORT_STALL_SECONDS} seconds): it may have been stopped or run "
-                    "out of memory. Run it again."
-                ),
-            )
-        )
-        if stalled:
-            report.refresh_from_db()
-    return report
+    return JOB.refresh(report)
 
 
 def run_again(*, report, user) -> AgreementReport:
@@ -301,56 +245,17 @@ def run_again(*, report, user) -> AgreementReport:
 
 
 def _claim(report_id: int, attempt: int) -> AgreementReport | None:
-    with transaction.atomic():
-        report = AgreementReport.objects.select_for_update().filter(pk=report_id).first()
-        if report is None or report.attempt != attempt:
-            return None
-        if report.status in (Status.DONE, Status.FAILED):
-            return None
-        now = timezone.now()
-        if report.status == Status.RUNNING:
-            # Late acknowledgement redelivers a job whose worker died. Running it again could
-            # kill the next worker the same way, so the report fails and the PI decides.
-            report.status = Status.FAILED
-            report.finished_at = now
-            report.error = (
-                f"The worker running this report stopped at {round(report.progress * 100)} % "
-                "(it may have run out of memory or been restarted). Run it again."
-            )
-            report.save(update_fields=["status", "finished_at", "error"])
-            return None
-        report.status = Status.RUNNING
-        report.started_at = report.heartbeat_at = now
-        report.progress = 0.0
-        report.error = ""
-        report.save(update_fields=["status", "started_at", "heartbeat_at", "progress", "error"])
-        return report
+    return JOB.claim(report_id, attempt)
 
 
 def _beat(report, progress: float) -> None:
     """Records progress; stops the computation when the report is no longer this job's."""
-    updated = AgreementReport.objects.filter(
-        pk=report.pk, attempt=report.attempt, status=Status.RUNNING
-    ).update(progress=min(progress, 1.0), heartbeat_at=timezone.now())
-    if not updated:
-        raise Superseded
+    JOB.beat(report, progress)
 
 
-class _Beats:
+def _beats(report, begin: float, end: float) -> jobs.Beats:
     """The engine's progress callback, writing at most every 5 % or half a second."""
-
-    def __init__(self, report, begin: float, end: float):
-        self.report, self.begin, self.end = report, begin, end
-        self.step = -1
-        self.last = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        share = done / total if total else 1.0
-        step = int(share / BEAT_STEP)
-        now = time.monotonic()
-        if step > self.step or now - self.last >= BEAT_SECONDS:
-            self.step, self.last = step, now
-            _beat(self.report, self.begin + (self.end - self.begin) * share)
+    return jobs.Beats(lambda progress: _beat(report, progress), begin, end)
 
 
 @dataclass
@@ -485,19 +390,19 @@ def compute_report(report_id: int, attempt: int) -> None:
             threshold=parameters["threshold"],
             unitizing="unitizing" in parameters["measures"],
             segments=True,  # the disagreements come from segment matching, whatever is shown
-            progress=_Beats(report, LOADED, COMPUTED),
+            progress=_beats(report, LOADED, COMPUTED),
         )
         computed = time.perf_counter()
         timings = {"load": loaded - began, "compute": computed - loaded}
         _store(report, study, result, timings=timings, began=computed)
-    except Superseded:
+    except jobs.Superseded:
         logger.info("Report %s attempt %s was superseded while computing.", report_id, attempt)
     except Exception as error:
         logger.exception("Report %s attempt %s failed.", report_id, attempt)
-        AgreementReport.objects.filter(pk=report_id, attempt=attempt, status=Status.RUNNING).update(
-            status=Status.FAILED,
-            finished_at=timezone.now(),
-            error=f"The report could not be computed ({str(error).rstrip('.')}). Run it again; "
+        JOB.fail(
+            report_id,
+            attempt,
+            f"The report could not be computed ({str(error).rstrip('.')}). Run it again; "
             "if it fails the same way, the message names what to look at.",
         )
 
@@ -523,32 +428,10 @@ def _store(report, study, result, *, timings, began) -> None:
         current.timings = {**timings, "store": time.perf_counter() - began}
 
 
-@contextmanager
 def _finishing(report):
     """One transaction in which the caller writes the results of a report this job still owns
     (else Superseded), then marks it done."""
-    with transaction.atomic():
-        current = (
-            AgreementReport.objects.select_for_update()
-            .filter(pk=report.pk, attempt=report.attempt, status=Status.RUNNING)
-            .first()
-        )
-        if current is None:
-            raise Superseded
-        yield current
-        current.status = Status.DONE
-        current.progress = 1.0
-        current.finished_at = current.heartbeat_at = timezone.now()
-        current.save(
-            update_fields=[
-                "results",
-                "timings",
-                "status",
-                "progress",
-                "finished_at",
-                "heartbeat_at",
-            ]
-        )
+    return JOB.finishing(report, ["results", "timings"])
 
 
 DISAGREEMENT_COLUMNS = (
