@@ -162,6 +162,13 @@ UPLOAD_MAX_UNPACKED_BYTES = 6 * UPLOAD_MAX_BYTES
 # Pasted text and lay panel answers arrive as form fields; allow them the same size as a file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1_048_576
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+# A whole project imported from a .qdpx: the archive, and what it may unpack to (zip bombs).
+IMPORT_MAX_BYTES = (
+    env_int(
+        "IMPORT_MAX_MB", 200, "Largest .qdpx project archive accepted for import, in megabytes."
+    )
+    * 1_048_576
+)
 
 # Email: the console in development; SMTP otherwise.
 EMAIL_BACKEND = env_str(

@@ -105,7 +105,8 @@ class QdeCase:
 @dataclass
 class QdeProject:
     name: str
-    origin: str = ""  # the exporting tool, e.g. "ATLAS.ti for Windows 23.2", "NVivo 14", "Triangulate"
+    # The exporting tool, e.g. "ATLAS.ti for Windows 23.2", "NVivo 14", "Triangulate 0.9".
+    origin: str = ""
     description: str = ""
     creating_user: str | None = None
     created: datetime | None = None
