@@ -102,7 +102,10 @@ def test_compose_has_the_services_with_health_checks(compose):
     assert services["web"]["depends_on"]["migrate"] == {
         "condition": "service_completed_successfully"
     }
-    assert set(compose["volumes"]) == {"pgdata", "redisdata", "uploads"}
+    assert set(compose["volumes"]) == {"pgdata", "redisdata", "uploads", "exports"}
+    # Exports are written by the worker and served by the web server: one volume for both.
+    for name in ("web", "worker"):
+        assert "exports:/var/lib/triangulate/exports" in compose["services"][name]["volumes"]
 
 
 def test_compose_environment_uses_only_variables_the_settings_read(compose):
