@@ -38,9 +38,11 @@ __all__ = [
     "normalise_colour",
     "normalise_guid",
     "read_qdc",
+    "safe_parser",
     "split_description",
     "validate",
     "write_qdc",
+    "xml_text",
 ]
 
 NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -124,7 +126,7 @@ def codes_from_element(codes_element: etree._Element, warnings: list[str]) -> li
 
 def _parse(data: bytes) -> etree._Element:
     try:
-        root = etree.fromstring(data, _safe_parser())
+        root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as error:
         # libxml2 refuses entity bombs and external entities in attributes itself; say why.
         reason = error.msg or ""
@@ -143,8 +145,10 @@ _ENTITIES_REFUSED = (
 )
 
 
-def _safe_parser() -> etree.XMLParser:
-    # A fresh parser per call: lxml parsers must not be shared between threads.
+def safe_parser() -> etree.XMLParser:
+    """A parser that loads no DTD, expands no entity and fetches nothing; shared with the
+    project reader (exchange.qdpx). A fresh one per call: lxml parsers must not be shared
+    between threads."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -306,7 +310,7 @@ def write_qdc(codes: list[QdcCode], *, origin: str = "Triangulate") -> bytes:
         raise ValueError("A REFI-QDA codebook needs at least one code.")
     root = etree.Element(_qualified("CodeBook"), nsmap={None: NAMESPACE})
     if origin:
-        root.set("origin", _xml_text(origin))
+        root.set("origin", xml_text(origin))
     container = etree.SubElement(root, _qualified("Codes"))
     used: set[str] = set()
     for code in codes:
@@ -323,7 +327,7 @@ def _write_code(parent: etree._Element, code: QdcCode, used: set[str]) -> None:
     used.add(guid)
     attributes = {
         "guid": guid,
-        "name": _xml_text(code.name),
+        "name": xml_text(code.name),
         "isCodable": "true" if code.is_codable else "false",
     }
     colour = normalise_colour(code.colour)
@@ -332,7 +336,7 @@ def _write_code(parent: etree._Element, code: QdcCode, used: set[str]) -> None:
     element = etree.SubElement(parent, _qualified("Code"), attributes)
     description = compose_description(code.definition, code.inclusion, code.exclusion, code.example)
     if description:
-        etree.SubElement(element, _qualified("Description")).text = _xml_text(description)
+        etree.SubElement(element, _qualified("Description")).text = xml_text(description)
     for child in code.children:
         _write_code(element, child, used)
 
@@ -345,16 +349,17 @@ def _qualified(local_name: str) -> str:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _xml_text(text: str) -> str:
-    # Pasted text can carry an invisible control character; dropping it beats refusing to export.
+def xml_text(text: str) -> str:
+    """`text` without the characters XML cannot carry. Pasted text can carry an invisible
+    control character; dropping it beats refusing to export."""
     return _NOT_XML.sub("", text)
 
 
 def validate(data: bytes, xsd_path: str | PathLike[str]) -> list[str]:
     """Schema errors of `data` against the XSD at `xsd_path`, one string each; [] when valid."""
-    schema = etree.XMLSchema(etree.parse(str(xsd_path), _safe_parser()))
+    schema = etree.XMLSchema(etree.parse(str(xsd_path), safe_parser()))
     try:
-        document = etree.fromstring(data, _safe_parser())
+        document = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as error:
         return [_syntax_message(error)]
     if schema.validate(document):
