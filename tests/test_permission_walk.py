@@ -203,6 +203,26 @@ EXPECTED = {
     # Storing the comparison's figures as a report is for PIs, like every report.
     "meetings:observer_report": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"window": "15"}),
     # --- end of triangulation
+    # --- Data for R and pandas (export_data: PIs and coders). The walk's API token is the PI's:
+    # a coder cannot see that it exists (404). The JSON API takes a bearer token only, never the
+    # session the walk logs in with, so every role gets 401 (no login redirect either); it is
+    # read-only, so POST is 405.
+    "data:home": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "data:excerpts_csv": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "data:matrix_csv": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "data:workbook": (CODERS_ONLY, NOT_ALLOWED_ANON_LOGIN, {}),
+    "data:token_create": (NOT_ALLOWED_ANON_LOGIN, CODERS_ONLY, {"label": "R scripts"}),
+    "data:token_revoke": (
+        NOT_ALLOWED_ANON_LOGIN,
+        {**PI_ONLY_POST, "coder": 404},
+        {},
+    ),
+    "api:project": ({role: 401 for role in ROLES}, NOT_ALLOWED, {}),
+    "api:codes": ({role: 401 for role in ROLES}, NOT_ALLOWED, {}),
+    "api:fieldnotes": ({role: 401 for role in ROLES}, NOT_ALLOWED, {}),
+    "api:excerpts": ({role: 401 for role in ROLES}, NOT_ALLOWED, {}),
+    "api:matrix": ({role: 401 for role in ROLES}, NOT_ALLOWED, {}),
+    # --- end of data
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
     # Logging out leads to the login page, as does any page for an anonymous user.
@@ -240,6 +260,8 @@ HTMX_POST_OUTCOMES |= {
     "rounds:close": {"pi": HX},
     "rounds:assignment_done": {"coder": OK},
 }
+# Data: revoking a token under htmx answers with the token list.
+HTMX_POST_OUTCOMES |= {"data:token_revoke": {"pi": OK}}
 HTMX_GET_OUTCOMES = {
     "coding:code": {"pi": OK, "coder": OK, "observer": OK},
 }
@@ -301,6 +323,7 @@ def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
         "memo_id": ProjectMemo.objects.create(project=project, author=users["pi"], title="Plan").pk,
         "excerpt_id": excerpt.pk,
         "event_id": _changed(excerpt, users["coder"]).pk,
+        "token_id": _api_token(project, users["pi"]).pk,
         **_reliability(project, users, fieldnote, code, excerpt),
     }
 
@@ -332,6 +355,12 @@ def _reliability(project, users, fieldnote, code, excerpt):
         "report_id": report.pk,
         "disagreement_id": disagreement.pk,
     }
+
+
+def _api_token(project, pi):
+    from exchange.api import create_token
+
+    return create_token(project=project, user=pi, label="PI's scripts")[0]
 
 
 def _changed(excerpt, coder):
