@@ -640,7 +640,10 @@ def restore_accounts(accounts: list[dict]) -> tuple[dict, list[str], int]:
             is_active=account.get("is_active", True),
         )
         user.save()
-        UserGuid.objects.update_or_create(user=user, defaults={"guid": guid})
+        row, _ = UserGuid.objects.get_or_create(user=user)
+        row.guid = guid
+        row.save(update_fields=["guid"])
+        user.exchange_guid = row
         users[guid] = user
         created += 1
     return users, notes, created
