@@ -518,8 +518,8 @@ class _Tallies:
             )
         if self.boms:
             sentences.append(
-                f"{_count(len(self.boms), 'source text')} began with a byte-order mark "
-                f"({_examples(self.boms)}); it was removed."
+                f"{_count(len(self.boms), 'text file')} began with a byte-order mark "
+                f"({_examples(self.boms, quoted=True)}); it was removed."
             )
         if self.unnamed_sources:
             sentences.append(
@@ -586,6 +586,8 @@ class _ProjectReader:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
             self.warnings.append("project.qde began with a byte-order mark; it was ignored.")
+        if not data.strip():
+            raise QdeError("project.qde is empty.")
         try:
             root = etree.fromstring(data, safe_parser())
         except etree.XMLSyntaxError as error:
@@ -618,7 +620,9 @@ class _ProjectReader:
                 continue
             name = (element.get("name") or element.get("id") or "").strip()
             if not name:
-                self.warnings.append(f"The user {guid} had no name; it was called {UNNAMED}.")
+                self.warnings.append(
+                    f"The user {guid} had no name; it was called {_quote(UNNAMED)}."
+                )
             users.append(QdeUser(guid=guid, name=name or UNNAMED))
         return users
 
@@ -634,7 +638,7 @@ class _ProjectReader:
         name = (element.get("name") or "").strip()
         if not name:
             inside = f" inside {_quote(parent_path)}" if parent_path else ""
-            self.warnings.append(f"A code{inside} had no name; it was called {UNNAMED}.")
+            self.warnings.append(f"A code{inside} had no name; it was called {_quote(UNNAMED)}.")
             name = UNNAMED
         path = f"{parent_path}/{name}" if parent_path else name
         label = f"The code {_quote(path)}"
@@ -780,13 +784,15 @@ class _ProjectReader:
             if name:
                 self.tallies.unnamed_sources.append(name)
             else:
-                self.warnings.append(f"The source {guid} had no name; it was called {UNNAMED}.")
+                self.warnings.append(
+                    f"The source {guid} had no name; it was called {_quote(UNNAMED)}."
+                )
                 name = UNNAMED
         label = f"The source {_quote(name)}"
         selections = [
             selection
             for child in _children(element, "PlainTextSelection")
-            if (selection := self.selection(child, label)) is not None
+            if (selection := self.selection(child, f"source {_quote(name)}")) is not None
         ]
         found = self.source_text(element, label, len(selections))
         if found is None:
@@ -908,9 +914,10 @@ class _ProjectReader:
             )
 
     def decode(self, data: bytes, label: str) -> str:
-        """UTF-8, else UTF-16 with a byte-order mark, else Windows-1252; line ends as they are."""
+        """UTF-8, else UTF-16 with a byte-order mark, else Windows-1252; line ends as they are.
+        `label` is "The source "…"" or "The note "…""."""
         if data.startswith(codecs.BOM_UTF8):
-            self.tallies.boms.append(label.removeprefix("The source ").removeprefix("The note "))
+            self.tallies.boms.append(label.removeprefix("The "))
             data = data[len(codecs.BOM_UTF8) :]
         elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             try:
@@ -933,8 +940,8 @@ class _ProjectReader:
         )
         return text
 
-    def selection(self, element: etree._Element, source_label: str) -> QdeSelection | None:
-        label = f"A selection in {source_label[4:]}"
+    def selection(self, element: etree._Element, where: str) -> QdeSelection | None:
+        label = f"A selection in {where}"
         guid = self.guid(element.get("guid"), label)
         if guid is None:
             return None
@@ -960,16 +967,19 @@ class _ProjectReader:
             codings=[
                 coding
                 for child in _children(element, "Coding")
-                if (coding := self.coding(child, label)) is not None
+                if (coding := self.coding(child, where)) is not None
             ],
             note_refs=self.known_notes(element),
         )
 
-    def coding(self, element: etree._Element, selection_label: str) -> QdeCoding | None:
-        label = f"A coding of {selection_label[2:].lower()}"
+    def coding(self, element: etree._Element, where: str) -> QdeCoding | None:
+        label = f"A coding in {where}"
         guid = self.guid(element.get("guid"), label)
         code_ref = next(_children(element, "CodeRef"), None)
         target = code_ref.get("targetGUID") if code_ref is not None else None
+        if not (target or "").strip():
+            self.warnings.append(f"{label} names no code; it was left out.")
+            return None
         code_guid = self.ref(target, f"{label}: its code")
         if guid is None or code_guid is None:
             return None
@@ -1245,6 +1255,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
-def _examples(items: list[str]) -> str:
-    shown = ", ".join(_quote(item) for item in items[:3])
+def _examples(items: list[str], *, quoted: bool = False) -> str:
+    shown = ", ".join(item if quoted else _quote(item) for item in items[:3])
     return shown + (", …" if len(items) > 3 else "")
