@@ -284,13 +284,13 @@ def load(*, user, project, filters: Filters | None = None) -> TidyData:
     filters = filters or Filters()
     tz = timezone.get_current_timezone()
 
-    notes = Fieldnote.objects.in_project(project).latest_versions()
+    chosen = Fieldnote.objects.in_project(project).latest_versions()
     if filters.meetings:
-        notes = notes.filter(meeting_id__in=filters.meetings)
+        chosen = chosen.filter(meeting_id__in=filters.meetings)
     if filters.fieldnotes:
-        notes = notes.filter(pk__in=filters.fieldnotes)
+        chosen = chosen.filter(pk__in=filters.fieldnotes)
     notes = list(
-        notes.order_by("meeting__starts_at", "meeting_id", "observer__name", "title", "pk").values(
+        chosen.order_by("meeting__starts_at", "meeting_id", "observer__name", "title", "pk").values(
             "pk",
             "guid",
             "title",
@@ -321,7 +321,7 @@ def load(*, user, project, filters: Filters | None = None) -> TidyData:
     code_by_id = {code.id: code for code in codes}
     order = {code.id: position for position, code in enumerate(codes)}
 
-    visible = Excerpt.objects.visible_to(user, project).filter(fieldnote_id__in=list(by_id))
+    visible = Excerpt.objects.visible_to(user, project).filter(fieldnote__in=chosen.values("pk"))
     if filters.coders:
         visible = visible.filter(coder_id__in=filters.coders)
     links = ExcerptCode.objects.filter(excerpt__in=visible.values("pk"))
@@ -342,7 +342,7 @@ def load(*, user, project, filters: Filters | None = None) -> TidyData:
             named=True,
         )
     )
-    moments = _moments(found, by_id, tz)
+    moments = _moments(found, by_id, chosen, tz)
     position = {note.id: index for index, note in enumerate(fieldnotes)}
     found.sort(
         key=lambda link: (
@@ -385,7 +385,7 @@ def load(*, user, project, filters: Filters | None = None) -> TidyData:
     return TidyData(project.name, codes, fieldnotes, rows, filters)
 
 
-def _moments(links, notes: dict, tz) -> dict[int, datetime | None]:
+def _moments(links, notes: dict, chosen, tz) -> dict[int, datetime | None]:
     """Each excerpt's place on its meeting's clock, as the triangulation page places it
     (`meetings.alignment.place_excerpts` from confirmed time markers, then the agenda): two
     queries for all fieldnotes."""
@@ -396,13 +396,12 @@ def _moments(links, notes: dict, tz) -> dict[int, datetime | None]:
         return {}
     markers: dict[int, list] = defaultdict(list)
     for fieldnote_id, offset, moment in TimeMarker.objects.filter(
-        fieldnote_id__in=list(starts), confirmed=True, moment__isnull=False
+        fieldnote__in=chosen.values("pk"), confirmed=True, moment__isnull=False
     ).values_list("fieldnote_id", "offset", "moment"):
         markers[fieldnote_id].append((offset, moment))
-    meetings = {notes[pk]["meeting_id"] for pk in starts}
     agendas: dict[int, list] = defaultdict(list)
     for meeting_id, title, start, end in (
-        AgendaItem.objects.filter(meeting_id__in=meetings)
+        AgendaItem.objects.filter(meeting__in=chosen.values("meeting_id"))
         .order_by("starts_at", "pk")
         .values_list("meeting_id", "title", "starts_at", "ends_at")
     ):
