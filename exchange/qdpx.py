@@ -450,7 +450,14 @@ class _Archive:
                     if size > info.file_size or _too_tight(size, info.compress_size):
                         raise _bomb(name)
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            NotImplementedError,
+            RuntimeError,  # an encrypted entry
+        ):
             raise QdeError(
                 f"The archive entry {_quote(name)} is damaged or packed in a way we cannot "
                 "unpack; the archive was not read."
@@ -554,6 +561,8 @@ class _ProjectReader:
         self.note_guids: set[str] = set()
         self.variable_guids: set[str] = set()
         self.skipped_sources: set[str] = set()
+        self.source_guids: set[str] = set()
+        self.taken_guids: set[str] = set()
         # File names (lowercase) that sources point to, read or not; never extra files.
         self.referenced: set[str] = set()
 
@@ -747,6 +756,7 @@ class _ProjectReader:
                 if kind == "TextSource":
                     source = self.text_source(element)
                     if source is not None:
+                        self.source_guids.add(source.guid)
                         sources.append(source)
                 elif kind in _MEDIA_SOURCES:
                     self.skip_media(element, _MEDIA_SOURCES[kind])
@@ -1009,13 +1019,24 @@ class _ProjectReader:
                     guid=guid,
                     name=name,
                     description=_description(element),
-                    source_refs=[
-                        ref for ref in refs if ref is not None and ref not in self.skipped_sources
-                    ],
+                    source_refs=self.known_sources(refs, label),
                     variable_values=self.values(element, label),
                 )
             )
         return cases
+
+    def known_sources(self, refs: list[str | None], label: str) -> list[str]:
+        """The sources a case names that were read; those skipped were reported already."""
+        known = []
+        for ref in refs:
+            if ref in self.source_guids:
+                known.append(ref)
+            elif ref is not None and ref not in self.skipped_sources:
+                self.warnings.append(
+                    f"{label} names the source {ref}, which the project does not have; "
+                    "the reference was left out."
+                )
+        return known
 
     def values(self, element: etree._Element, label: str) -> list[QdeVariableValue]:
         values = []
@@ -1100,6 +1121,15 @@ class _ProjectReader:
             return None
         if guid != text:
             self.tallies.reshaped_guids += 1
+        if skip:
+            # REFI-QDA GUIDs are unique in a project; the importer relies on it.
+            if guid in self.taken_guids:
+                self.warnings.append(
+                    f"{label} has the GUID {guid}, which an earlier element already has; "
+                    "it was skipped."
+                )
+                return None
+            self.taken_guids.add(guid)
         return guid
 
     def ref(self, text: str | None, label: str) -> str | None:

@@ -882,3 +882,40 @@ def test_keeps_unreferenced_entries_as_extra_files():
     )
 
     assert read_qdpx(data).extra_files == {"triangulate/meetings.json": b"[]"}
+
+
+def test_skips_a_second_element_with_the_same_guid():
+    body = (
+        "<Sources>"
+        f'<TextSource guid="{SOURCE_A}" name="First"><PlainTextContent>One</PlainTextContent>'
+        "</TextSource>"
+        f'<TextSource guid="{SOURCE_A}" name="Second"><PlainTextContent>Two</PlainTextContent>'
+        "</TextSource>"
+        "</Sources>"
+        f'<Cases><Case guid="{CASE}" name="Ward 7"><SourceRef targetGUID="{SOURCE_A}"/>'
+        f'<SourceRef targetGUID="{SOURCE_B}"/></Case></Cases>'
+    )
+
+    project = read_qdpx(archive({"project.qde": qde(body)}))
+
+    assert [source.text for source in project.sources] == ["One"]
+    assert project.cases[0].source_refs == [SOURCE_A]
+    assert project.warnings == [
+        f'The source "Second" has the GUID {SOURCE_A}, which an earlier element already has; '
+        "it was skipped.",
+        f'The case "Ward 7" names the source {SOURCE_B}, which the project does not have; the '
+        "reference was left out.",
+    ]
+
+
+def test_refuses_a_damaged_entry_naming_it():
+    data = bytearray(
+        archive({"project.qde": qde(), "triangulate/data.json": b"[" + b"1," * 5000 + b"1]"})
+    )
+    start = data.index(b"triangulate/data.json") + len("triangulate/data.json")
+    data[start + 2 : start + 6] = b"\xff" * 4
+
+    assert error_of(bytes(data)) == (
+        'The archive entry "triangulate/data.json" is damaged or packed in a way we cannot '
+        "unpack; the archive was not read."
+    )
