@@ -181,12 +181,13 @@ def test_dump_extras_audit_trail_and_codebook(study):
 def test_dump_extras_accounts_and_lay_links(study):
     extras = dump_extras(study["project"])
     accounts = {a["username"]: a for a in extras["accounts"]}
+    consensus = f"consensus-{study['project'].pk}"
     assert sorted(accounts) == [
-        "amira", "ben", "chloe", "consensus-1", "margaret", "priya", "sam", "tony",
+        "amira", "ben", "chloe", consensus, "margaret", "priya", "sam", "tony",
     ]  # fmt: skip
     assert accounts["priya"]["password"] == study["people"]["priya"].password
     assert accounts["priya"]["email"] == "priya@example.org"
-    assert accounts["consensus-1"]["is_active"] is False
+    assert accounts[consensus]["is_active"] is False
     assert [m["is_consensus"] for m in extras["memberships"]].count(True) == 1
     (link,) = extras["lay_invitations"]
     assert link["label"] == "Margaret's link"
