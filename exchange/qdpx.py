@@ -25,6 +25,7 @@ imports text sources only.
 """
 
 import codecs
+import functools
 import io
 import re
 import uuid
@@ -381,11 +382,13 @@ class _Archive:
             raise QdeError(NOT_A_ZIP) from None
         for info in archive.infolist():
             if _unsafe_name(info.filename):
+                archive.close()
                 raise QdeError(
                     f"The archive holds an entry with an unsafe name, {_quote(info.filename)}, "
                     "which points outside its folder; it was not read, to be safe."
                 )
             if _too_tight(info.file_size, info.compress_size):
+                archive.close()
                 raise _bomb(info.filename)
         return cls(archive, max_unpacked_bytes)
 
@@ -415,29 +418,36 @@ class _Archive:
     def path_of(self, info: zipfile.ZipInfo) -> str:
         return info.filename.removeprefix(self.prefix)
 
+    @functools.cached_property
+    def _index(self) -> tuple[dict, dict, dict]:
+        """Entries by path, by path in lowercase and by file name in lowercase; built on first
+        lookup, once the project's folder is known. The first entry of a name wins."""
+        exact: dict[str, zipfile.ZipInfo] = {}
+        folded: dict[str, zipfile.ZipInfo] = {}
+        by_file_name: dict[str, zipfile.ZipInfo] = {}
+        for info in self.entries:
+            path = self.path_of(info)
+            exact.setdefault(path, info)
+            folded.setdefault(path.lower(), info)
+            by_file_name.setdefault(_file_name(path).lower(), info)
+        return exact, folded, by_file_name
+
     def find(self, path: str) -> zipfile.ZipInfo | None:
         """The entry at `path` (inside the project's folder), the exact name first, else in
         any case."""
-        exact = [info for info in self.entries if self.path_of(info) == path]
-        if exact:
-            return exact[0]
-        folded = [info for info in self.entries if self.path_of(info).lower() == path.lower()]
-        return folded[0] if folded else None
+        exact, folded, _ = self._index
+        return exact.get(path) or folded.get(path.lower())
 
     def find_file_name(self, file_name: str) -> zipfile.ZipInfo | None:
         """An entry called `file_name` in the sources folder, else anywhere, in any case."""
-        if found := self.find(f"{SOURCES_FOLDER}/{file_name}"):
-            return found
-        for info in self.entries:
-            if self.path_of(info).rsplit("/", 1)[-1].lower() == file_name.lower():
-                return info
-        return None
+        by_file_name = self._index[2]
+        return self.find(f"{SOURCES_FOLDER}/{file_name}") or by_file_name.get(file_name.lower())
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
         """The entry's bytes, counted as they unpack: a header can lie about sizes."""
         name = info.filename
         if self.unpacked + info.file_size > self.limit:
-            raise _too_big(self.limit)
+            raise _too_big(self.limit, name)
         chunks = []
         size = 0
         try:
@@ -446,7 +456,7 @@ class _Archive:
                     size += len(chunk)
                     self.unpacked += len(chunk)
                     if self.unpacked > self.limit:
-                        raise _too_big(self.limit)
+                        raise _too_big(self.limit, name)
                     if size > info.file_size or _too_tight(size, info.compress_size):
                         raise _bomb(name)
                     chunks.append(chunk)
@@ -487,11 +497,11 @@ def _bomb(name: str) -> QdeError:
     )
 
 
-def _too_big(limit: int) -> QdeError:
+def _too_big(limit: int, name: str) -> QdeError:
+    size = f"{limit // MB} MB" if limit >= MB else f"{limit:,} bytes"
     return QdeError(
-        f"The archive unpacks to more than {limit // MB} MB, too much to open safely."
-        if limit >= MB
-        else f"The archive unpacks to more than {limit:,} bytes, too much to open safely."
+        f"The archive unpacks to more than {size} (the limit was passed at the entry "
+        f"{_quote(name)}), too much to open safely."
     )
 
 

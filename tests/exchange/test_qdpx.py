@@ -556,7 +556,8 @@ def test_refuses_an_archive_that_unpacks_beyond_the_limit():
     data = archive({"project.qde": qde(body), f"sources/{SOURCE_A}.txt": text})
 
     assert error_of(data, max_unpacked_bytes=1000) == (
-        "The archive unpacks to more than 1,000 bytes, too much to open safely."
+        "The archive unpacks to more than 1,000 bytes (the limit was passed at the entry "
+        f'"sources/{SOURCE_A}.txt"), too much to open safely.'
     )
 
 
