@@ -163,6 +163,7 @@ class _Import:
             created_by=self.user,
         )
         codes = self._codes()
+        self._coders(sources, codes)
         fieldnotes = self._fieldnotes(sources, converted)
         notes = {_guid(note.guid): note for note in self.qde.notes if _guid(note.guid)}
         pending, used_notes = self._excerpts(sources, converted, fieldnotes, codes, notes)
@@ -325,6 +326,26 @@ class _Import:
 
     # Users -------------------------------------------------------------------------------
 
+    def _coders(self, sources, codes) -> None:
+        """Accounts for everyone whose coding comes in, made first so that the fieldnotes and
+        memos they wrote can name them; people who coded nothing become no placeholders."""
+        for source in sources:
+            for selection in source.selections:
+                for coding in selection.codings:
+                    if _guid(coding.code_guid) in codes:
+                        self.account_for(selection.creating_user or coding.creating_user)
+
+    def known_account(self, guid: str | None):
+        """The account of a file user who is the importer, given in `users`, or a coder."""
+        guid = _guid(guid)
+        if guid is None:
+            return None
+        if guid in self.accounts:
+            return self.accounts[guid]
+        if guid in self.users_map:
+            return self.users_map[guid]
+        return self.user if guid == str(self.user.exchange_guid.guid) else None
+
     def account_for(self, guid: str | None):
         """The account a file user's work goes to; a placeholder coder is made on first use."""
         guid = _guid(guid)
@@ -422,7 +443,7 @@ class _Import:
                 text=converted[id(source)][0],
                 source_name=self.source_name[:255],
                 source_format=SourceFormat.REFI,
-                created_by=self.account_for(source.creating_user) if source.creating_user else None,
+                created_by=self.known_account(source.creating_user),
             )
         Fieldnote.objects.bulk_create(fieldnotes.values())
         return fieldnotes
@@ -629,7 +650,7 @@ class _Import:
             ProjectMemo(
                 project=self.project,
                 guid=guid,
-                author=self.account_for(note.creating_user) if note.creating_user else None,
+                author=self.known_account(note.creating_user),
                 title=(" ".join((note.name or "").split()) or "Memo")[:200],
                 text=note.text,
             )

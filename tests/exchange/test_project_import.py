@@ -425,7 +425,7 @@ def test_map_placeholder_refuses_bad_targets(placeholder_project, importer):
     assert Excerpt.objects.filter(coder=placeholder.user).count() == 3
 
 
-def test_import_datetimes_unaffected_by_naive_values():
+def test_meeting_moments_read_from_iso_text():
     from exchange.project_import import _moment
 
     assert _moment("2026-03-10T09:30:00Z") == datetime(2026, 3, 10, 9, 30, tzinfo=LONDON)
