@@ -311,3 +311,13 @@ def test_export_never_mints_guids(project, excerpt):
     observer = ObserverFactory(project=project, name="No notes yet")
     cases = {case.guid: case for case in build_qde(project).cases}
     assert cases[str(observer.guid)].source_refs == []
+
+
+@pytest.mark.skipif(
+    not (SAMPLES.parent / "Project.xsd").is_file(), reason="REFI-QDA schema not present"
+)
+def test_demo_export_is_schema_valid(demo):
+    from coding.qdc import validate
+    from exchange.qdpx import project_xml
+
+    assert validate(project_xml(build_qde(demo)), SAMPLES.parent / "Project.xsd") == []
