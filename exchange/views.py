@@ -14,9 +14,17 @@ from projects.models import Membership
 from . import exports
 from .forms import ImportForm, MapPlaceholderForm
 from .models import ExportJob, ImportRecord
+from .backup import BACKUP_ENTRY
 from .qde import QdeError
 
 PAGE = "exchange/project.html"
+# A full backup imported here comes in as the REFI-QDA project it also is: its accounts, rounds,
+# reports and history are restored only by an administrator (`manage.py import_project`).
+BACKUP_NOTE = (
+    "This file is a full Triangulate backup. Imported here it brings the project's fieldnotes, "
+    "codebook, excerpts and memos; its earlier versions, rounds, reports, history and accounts "
+    "are restored only by a server administrator with manage.py import_project."
+)
 Status = ExportJob.Status
 UNDER_WAY = (Status.QUEUED, Status.WAITING, Status.RUNNING)
 
@@ -155,6 +163,9 @@ def import_project(request):
                     source_name=archive.name,
                     name=form.cleaned_data["name"] or None,
                 )
+                if BACKUP_ENTRY in qde.extra_files:
+                    record.report.setdefault("warnings", []).append(BACKUP_NOTE)
+                    record.save(update_fields=["report"])
         except QdeError as error:
             form.add_error("archive", f"{archive.name} could not be imported: {error}")
         else:

@@ -223,6 +223,19 @@ EXPECTED = {
     "api:excerpts": ({role: 401 for role in ROLES}, NOT_ALLOWED, {}),
     "api:matrix": ({role: 401 for role in ROLES}, NOT_ALLOWED, {}),
     # --- end of data
+    # --- Exchange: whole projects in and out are the PI's (exchange_project); starting a project
+    # from a .qdpx is open to every account (an empty form is shown again with its errors). The
+    # walk's export is finished with its file on disk; it is done, so "run again" is refused with
+    # a message, and the empty mapping form is refused the same way.
+    "exchange:import": (LOGGED_IN, LOGGED_IN, {}),
+    "exchange:project": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    "exchange:jobs": ({**PI_ONLY_GET, "pi": R}, NOT_ALLOWED_ANON_LOGIN, {}),
+    "exchange:export": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {"kind": "qdpx"}),
+    "exchange:export_again": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "exchange:download": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    "exchange:map_placeholder": (NOT_ALLOWED_ANON_LOGIN, PI_ONLY_POST, {}),
+    "exchange:import_report": (PI_ONLY_GET, NOT_ALLOWED_ANON_LOGIN, {}),
+    # --- end of exchange
     "healthz": (ALL_OK, NOT_ALLOWED, {}),
     "login": (ALL_OK, ALL_OK, {"username": "nobody", "password": "wrong"}),
     # Logging out leads to the login page, as does any page for an anonymous user.
@@ -264,6 +277,8 @@ HTMX_POST_OUTCOMES |= {
 HTMX_POST_OUTCOMES |= {"data:token_revoke": {"pi": OK}}
 HTMX_GET_OUTCOMES = {
     "coding:code": {"pi": OK, "coder": OK, "observer": OK},
+    # Exchange: under htmx the export list answers with itself.
+    "exchange:jobs": {"pi": OK},
 }
 # Part B: under htmx the progress fragment of a finished report asks the page to reload itself.
 HTMX_GET_OUTCOMES |= {"reports:progress": {"pi": OK}}
@@ -294,7 +309,7 @@ def test_every_url_is_in_the_table():
 
 
 @pytest.fixture
-def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
+def url_kwargs(project, users, meeting, fieldnote, code, excerpt, settings, tmp_path):
     from coding.models import ProjectMemo
     from fieldnotes.models import PendingUpload
     from panel.services import create_invitation
@@ -324,6 +339,7 @@ def url_kwargs(project, users, meeting, fieldnote, code, excerpt):
         "excerpt_id": excerpt.pk,
         "event_id": _changed(excerpt, users["coder"]).pk,
         "token_id": _api_token(project, users["pi"]).pk,
+        **_exchange(project, users, settings, tmp_path),
         **_reliability(project, users, fieldnote, code, excerpt),
     }
 
@@ -355,6 +371,28 @@ def _reliability(project, users, fieldnote, code, excerpt):
         "report_id": report.pk,
         "disagreement_id": disagreement.pk,
     }
+
+
+def _exchange(project, users, settings, tmp_path):
+    """A finished export with its file, an import record and a placeholder coder."""
+    from exchange.models import ExportJob, ImportRecord
+    from projects.models import Membership, Role
+    from tests.factories import UserFactory
+
+    settings.VAR_DIR = tmp_path
+    (tmp_path / "exports" / str(project.pk)).mkdir(parents=True)
+    (tmp_path / "exports" / str(project.pk) / "1.qdpx").write_bytes(b"PK")
+    job = ExportJob.objects.create(
+        project=project, status=ExportJob.Status.DONE, file_path=f"{project.pk}/1.qdpx", size=2
+    )
+    record = ImportRecord.objects.create(project=project, source_name="study.qdpx", report={})
+    placeholder = Membership.objects.create(
+        project=project,
+        user=UserFactory(username="imported-ann", is_active=False),
+        role=Role.CODER,
+        is_placeholder=True,
+    )
+    return {"job_id": job.pk, "record_id": record.pk, "placeholder_id": placeholder.pk}
 
 
 def _api_token(project, pi):
