@@ -230,7 +230,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 REPORT_STALL_SECONDS = env_int(
     "REPORT_STALL_SECONDS",
     120,
-    "Seconds without a heartbeat after which a running background job (agreement report, project export) counts as failed.",
+    "Seconds without a heartbeat after which a running background job (agreement report, "
+    "project export) counts as failed.",
 )
 
 # Production hardening; each is off in development.

@@ -12,9 +12,9 @@ from projects.access import get_project_for
 from projects.models import Membership
 
 from . import exports
+from .backup import BACKUP_ENTRY
 from .forms import ImportForm, MapPlaceholderForm
 from .models import ExportJob, ImportRecord
-from .backup import BACKUP_ENTRY
 from .qde import QdeError
 
 PAGE = "exchange/project.html"
