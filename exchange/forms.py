@@ -9,6 +9,7 @@ class ImportForm(PlainLabelsMixin, forms.Form):
     archive = forms.FileField(
         label="REFI-QDA project (.qdpx)",
         help_text="Exported from ATLAS.ti, MAXQDA, NVivo, QualCoder, Taguette or Triangulate.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".qdpx,application/zip"}),
     )
     name = forms.CharField(
         label="Name of the new project",

@@ -11,20 +11,14 @@ report's own split into loading, computing and storing.
 
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from coding.management.rollback import WORDS, describe, rolled_back
-from coding.models import AgreementReport, Code, Excerpt, ExcerptCode
+from coding.management.rollback import build_study, describe, rolled_back
+from coding.models import AgreementReport
 from coding.reports import compute_report, request_report
-from fieldnotes.models import Fieldnote, Observer
-from meetings.models import Meeting
-from projects.models import Membership, Role
-from projects.services import create_project
 
 TARGET_SECONDS = 3.0
 
@@ -47,52 +41,9 @@ class Command(BaseCommand):
             self.measure(study, CODERS, runs)
 
     def measure(self, study, coder_names, runs):
-        began = time.perf_counter()
-        User = get_user_model()
-        pi = User.objects.create(username="bench-report-pi")
-        project = create_project(name="Report benchmark", created_by=pi)
-        coders = {}
-        for name in coder_names:
-            coders[name] = User.objects.create(username=f"bench-{name}", first_name=name.title())
-            Membership.objects.create(project=project, user=coders[name], role=Role.CODER)
-        names = sorted({span[1] for _, _, spans in study for span in spans})
-        codes = {
-            name: Code.objects.create(codebook=project.codebook, name=name, position=index)
-            for index, name in enumerate(names)
-        }
-        start = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-        meeting = Meeting.objects.create(
-            project=project, title="Benchmark", starts_at=start, ends_at=start + timedelta(hours=8)
-        )
-        observer = Observer.objects.create(project=project, name="Benchmark")
-        fieldnotes = Fieldnote.objects.bulk_create(
-            Fieldnote(
-                meeting=meeting, observer=observer, title=f"Text {key}", text=_text(length, key)
-            )
-            for key, length, _ in study
-        )
-        rows = [
-            (note, coders[coder], codes[code], s, e)
-            for note, (_, _, spans) in zip(fieldnotes, study, strict=True)
-            for coder, code, s, e in spans
-        ]
-        made = Excerpt.objects.bulk_create(
-            (Excerpt(fieldnote=note, coder=coder, start=s, end=e) for note, coder, _, s, e in rows),
-            batch_size=5000,
-        )
-        ExcerptCode.objects.bulk_create(
-            (
-                ExcerptCode(excerpt=excerpt, code=row[2])
-                for excerpt, row in zip(made, rows, strict=True)
-            ),
-            batch_size=5000,
-        )
-        characters = sum(length for _, length, _ in study)
-        self.stdout.write(
-            f"study: {len(fieldnotes)} fieldnotes, {characters:,} characters, {len(coders)} "
-            f"coders, {len(codes)} codes, {len(rows):,} excerpts (built in "
-            f"{time.perf_counter() - began:.1f} s)"
-        )
+        built = build_study(study, coder_names, self.stdout)
+        project, pi, coders, codes = built.project, built.pi, built.coders, built.codes
+        fieldnotes = built.fieldnotes
 
         if connection.vendor == "postgresql":
             # PostgreSQL checks foreign keys when the transaction commits, which this rolled-back
@@ -130,13 +81,3 @@ class Command(BaseCommand):
             f"        overall: alpha {overall['alpha']:.3f}, unitizing alpha "
             f"{overall['unitizing']:.3f}, segments matched {overall['segments']:.1%}"
         )
-
-
-def _text(length: int, seed: int) -> str:
-    words, size, index = [], 0, seed
-    while size < length:
-        word = WORDS[index % len(WORDS)]
-        words.append(word)
-        size += len(word) + 1
-        index += 7
-    return " ".join(words)[:length]
