@@ -187,8 +187,9 @@ def _size(n: int, *, round_up: bool = False) -> str:
 
 
 def _stored(text: str) -> str:
-    # NUL cannot be stored in a PostgreSQL text column, and no fieldnote needs it.
-    return normalise_text(text).replace("\x00", "")
+    # NUL cannot be stored in a PostgreSQL text column, and no fieldnote needs it. It goes
+    # before normalising, as it may sit between a letter and the accent composed onto it.
+    return normalise_text(text.replace("\x00", ""))
 
 
 _BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")
