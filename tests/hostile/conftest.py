@@ -1,0 +1,42 @@
+"""Shared settings for the hostile-input tests.
+
+The profile is registered here and given to each test as the parent of its own `settings`, not
+loaded as the default: loading it would change every other hypothesis test collected after this
+directory. It is derandomized so that CI runs the same inputs every time and a failure can be
+repeated; set HOSTILE_RANDOM=1 to explore new inputs locally.
+"""
+
+import os
+import re
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "hostile",
+    derandomize=not os.environ.get("HOSTILE_RANDOM"),
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
+    ],
+)
+HOSTILE = settings.get_profile("hostile")
+
+
+def hostile(max_examples: int) -> settings:
+    """The hostile profile with this many examples."""
+    return settings(HOSTILE, max_examples=max_examples)
+
+
+def assert_sentence(message: str, where: object = "") -> None:
+    """A clear message: a capitalised sentence ending with a full stop, not a bare exception
+    name, repr or traceback."""
+    assert message, f"empty message for {where!r}"
+    assert re.match(r"[A-Z0-9“\"']", message), f"{message!r} for {where!r}"
+    assert message.rstrip().endswith((".", "?", ")", "”")), f"{message!r} for {where!r}"
+    assert "Traceback" not in message, f"{message!r} for {where!r}"
