@@ -132,6 +132,18 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
+# Failed log-ins are counted per user name and per address: see config/login.py.
+LOGIN_ATTEMPTS = env_int(
+    "LOGIN_ATTEMPTS",
+    5,
+    "Failed log-ins for one user name (four times as many from one address) before log-in is "
+    "refused for a while.",
+)
+LOGIN_LOCKOUT_MINUTES = env_int(
+    "LOGIN_LOCKOUT_MINUTES",
+    15,
+    "Minutes log-in stays refused after too many failures; failures count over the same span.",
+)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str(
@@ -195,8 +207,15 @@ DEFAULT_FROM_EMAIL = env_str(
 REDIS_URL = env_str(
     "REDIS_URL",
     "",
-    "Redis address, e.g. redis://127.0.0.1:6379/0; used as the Celery broker when set.",
+    "Redis address, e.g. redis://127.0.0.1:6379/0; the Celery broker and the cache when set.",
 )
+# The cache holds log-in failure counts: in Redis they are shared by every web worker; the local
+# memory fallback counts per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_BROKER_URL = (
     env_str(
         "CELERY_BROKER_URL",
@@ -240,7 +259,8 @@ SECURE_PROXY_SSL_HEADER = (
     if env_bool(
         "TRUST_X_FORWARDED_PROTO",
         False,
-        "Trust the X-Forwarded-Proto header of a TLS-terminating proxy.",
+        "Trust the X-Forwarded-Proto header of a TLS-terminating proxy, and the address it "
+        "appends to X-Forwarded-For as the client's (for log-in limits).",
     )
     else None
 )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import login, views
 
 urlpatterns = [
     path("", include("projects.urls")),
@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("exchange.urls")),
     path("api/v1/", include("exchange.urls_api")),
     path("", include("panel.urls")),
+    # Before the auth URLs, so the rate-limited log-in answers at their address.
+    path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -24,6 +24,18 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(settings, request):
+    """An empty cache for every test, never a running site's Redis: log-in failure counts live in
+    the cache, and one test's failed log-ins must not lock another test out."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
+
+
 @pytest.fixture
 def project(db):
     return ProjectFactory(name="Ward study")
