@@ -284,28 +284,105 @@ HTMX_GET_OUTCOMES = {
 HTMX_GET_OUTCOMES |= {"reports:progress": {"pi": OK}}
 
 
-def _routes(patterns, namespace=None, params=()):
-    """(qualified name, route parameter names) of every URL pattern."""
+def _routes(patterns, namespace=None, params=(), prefix=""):
+    """(qualified name, route parameter names, full route) of every URL pattern."""
     for pattern in patterns:
-        own = (*params, *pattern.pattern.converters)
+        own = (*params, *_parameters(pattern.pattern))
+        route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
             inner = namespace
             if pattern.namespace:
                 inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
             if inner not in EXCLUDED_NAMESPACES:
-                yield from _routes(pattern.url_patterns, inner, own)
+                yield from _routes(pattern.url_patterns, inner, own, route)
         elif isinstance(pattern, URLPattern):
             assert pattern.name, (
                 f"URL pattern {pattern.pattern} has no name, so it cannot be walked"
             )
-            yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), own
+            yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), own, route
 
 
-ROUTES = dict(_routes(get_resolver().url_patterns))
+def _parameters(pattern):
+    """A path()'s converters, or a re_path()'s named groups."""
+    return dict.fromkeys([*pattern.converters, *pattern.regex.groupindex])
+
+
+def route_table(patterns):
+    """Qualified name -> route parameters. Two patterns may share a name only when they share the
+    route too (the first shadows the second, which nobody can reach): otherwise one of them would
+    silently go unwalked."""
+    table, seen = {}, {}
+    for name, params, route in _routes(patterns):
+        assert seen.setdefault(name, route) == route, (
+            f"{name} names both {seen[name]!r} and {route!r}; only one of them would be walked"
+        )
+        table[name] = params
+    return table
+
+
+ROUTES = route_table(get_resolver().url_patterns)
 
 
 def test_every_url_is_in_the_table():
     assert set(ROUTES) == set(EXPECTED)
+
+
+def _names_django_knows(resolver, namespace=None):
+    """The URL names Django itself can reverse, found its own way (not through `_routes`)."""
+    for key in resolver.reverse_dict:
+        if isinstance(key, str):
+            yield f"{namespace}:{key}" if namespace else key
+    for name, (_, inner) in resolver.namespace_dict.items():
+        qualified = f"{namespace}:{name}" if namespace else name
+        if qualified not in EXCLUDED_NAMESPACES:
+            yield from _names_django_knows(inner, qualified)
+
+
+def test_the_walk_lists_every_name_django_can_reverse():
+    assert set(_names_django_knows(get_resolver())) == set(ROUTES)
+
+
+def test_the_walk_finds_urls_under_new_and_nested_namespaces():
+    from django.urls import include, path, re_path
+
+    def view(request):
+        raise AssertionError
+
+    nested = ([path("deep/<int:x_id>/", view, name="deep")], "inner")
+    added = (
+        [
+            path("<uuid:key>/", view, name="page"),
+            path("more/", include(nested)),
+            re_path(r"^old/(?P<slug>[a-z]+)/$", view, name="legacy"),
+        ],
+        "added",
+    )
+    patterns = [
+        path("projects/<int:project_id>/", include(added)),
+        path("api/v2/", include(([path("things/", view, name="things")], "api2"))),
+        path("plain/", include([path("x/", view, name="plain")])),
+    ]
+    assert route_table(patterns) == {
+        "added:page": ("project_id", "key"),
+        "added:inner:deep": ("project_id", "x_id"),
+        "added:legacy": ("project_id", "slug"),
+        "api2:things": (),
+        "plain": (),
+    }
+
+
+def test_a_name_given_to_two_routes_fails_the_walk():
+    from django.urls import path
+
+    def view(request):
+        raise AssertionError
+
+    with pytest.raises(AssertionError, match="only one of them would be walked"):
+        route_table([path("a/", view, name="same"), path("b/", view, name="same")])
+    # The same route twice is allowed: the log-in view shadows django.contrib.auth's.
+    assert route_table([path("a/", view, name="same"), path("a/", view, name="same")]) == {
+        "same": ()
+    }
 
 
 @pytest.fixture
