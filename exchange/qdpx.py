@@ -467,6 +467,7 @@ class _Archive:
             OSError,
             NotImplementedError,
             RuntimeError,  # an encrypted entry
+            ValueError,  # an entry whose header lies before the start of the file
         ):
             raise QdeError(
                 f"The archive entry {_quote(name)} is damaged or packed in a way we cannot "
