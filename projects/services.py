@@ -1,11 +1,22 @@
+import logging
+from datetime import timedelta
+from functools import partial
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as QueueDown
+
+from config.jobs import SEND_RETRY_POLICY
 
 from .models import Membership, Project, Role
 from .tasks import send_invitation_email
 
+logger = logging.getLogger(__name__)
 User = get_user_model()
+# An invitation still unsent this long after it was made was probably never queued.
+RESEND_AFTER = timedelta(minutes=1)
 
 
 @transaction.atomic
@@ -44,8 +55,41 @@ def invite_member(*, project: Project, email: str, role: str, invited_by) -> Mem
     membership = Membership.objects.create(
         project=project, user=user, role=role, invited_by=invited_by
     )
-    send_invitation_email.delay_on_commit(membership.pk)
+    transaction.on_commit(partial(queue_invitation, membership.pk))
     return membership
+
+
+def queue_invitation(membership_id: int) -> bool:
+    """Hands an invitation email to the worker; never raises, so a job queue that is down does not
+    undo or fail the invitation. The membership then stays unsent and
+    `queue_unsent_invitations` tries again."""
+    try:
+        send_invitation_email.apply_async(
+            (membership_id,), retry=True, retry_policy=SEND_RETRY_POLICY
+        )
+    except (QueueDown, OSError) as error:
+        logger.warning("Invitation %s could not be queued: %s", membership_id, error)
+        return False
+    return True
+
+
+def queue_unsent_invitations(project: Project, *, limit: int = 20) -> int:
+    """Queues again the invitations of a project not sent a while after they were made (the job
+    queue was down, or the email failed five times); the task sends each at most once."""
+    unsent = Membership.objects.filter(
+        project=project,
+        invited_by__isnull=False,
+        invitation_sent_at__isnull=True,
+        is_placeholder=False,
+        is_consensus=False,
+        created_at__lt=timezone.now() - RESEND_AFTER,
+    ).values_list("pk", flat=True)[:limit]
+    queued = 0
+    for pk in unsent:
+        if not queue_invitation(pk):
+            break  # the queue is down: the others would wait for it too
+        queued += 1
+    return queued
 
 
 def _check_not_consensus(membership: Membership, what: str) -> None:

@@ -73,6 +73,8 @@ def _members_context(project, invite_form=None):
 @require_GET
 def member_list(request, project_id):
     project = get_project_for(request.user, project_id, need="view_members")
+    if can(project.role, "manage_members"):
+        services.queue_unsent_invitations(project)
     return render_page(request, "projects/members.html", _members_context(project))
 
 
