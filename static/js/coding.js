@@ -108,12 +108,24 @@ async function post(url, fields) {
     const [key, value] = part.split("=");
     if (key) body.append(key, value || "");
   }
-  const response = await fetch(url, {
-    method: "POST",
-    body,
-    headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-    credentials: "same-origin",
-  });
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      body,
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+      credentials: "same-origin",
+    });
+  } catch {
+    response = null;
+  }
+  if (!response) {
+    // The selection, the ticked codes and any memo stay as they were, to try again.
+    const message = "The server could not be reached; nothing was saved. Try again in a moment.";
+    announce(message);
+    window.alert(message);
+    return null;
+  }
   let answer = {};
   try {
     answer = await response.json();

@@ -68,14 +68,24 @@ function setupAutosave(form) {
     saving = true;
     const fields = fieldValues(form);
     try {
-      const response = await fetch(url, { method: "POST", body: new URLSearchParams(fields), credentials: "omit" });
-      const body = await response.json();
+      const response = await fetch(url, {
+        method: "POST",
+        body: new URLSearchParams(fields),
+        credentials: "omit",
+        headers: { Accept: "application/json" },
+      });
+      const body = await response.json().catch(() => ({}));
       if (response.ok && body.saved) {
         const current = fieldValues(form);
         const unchanged = JSON.stringify(current) === JSON.stringify(fields);
         writeLocal(url, current, !unchanged);
         say(`Saved at ${body.saved_label}.`);
         clearTimeout(retry);
+      } else if (response.status >= 500) {
+        // The server or its database is down for a moment (a 503 says which): keep trying.
+        say(`${body.error || "Not saved: the server is not answering just now."} Your text is kept on this device and will be sent again shortly.`);
+        clearTimeout(retry);
+        retry = setTimeout(save, RETRY_MS);
       } else {
         say(body.error || "Not saved. Your text is kept on this device.");
       }
