@@ -47,6 +47,12 @@ test: $(VENV)/.installed-dev chromium lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 	@echo "== the embedded default: SQLite, no Redis =="
 	DATABASE_URL= REDIS_URL= CELERY_BROKER_URL= $(BIN)/pytest -m "not integration and not browser" -q
+	@echo "== check_integrity over the demo study, in a throwaway SQLite database =="
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  export DATABASE_URL= REDIS_URL= CELERY_BROKER_URL= VAR_DIR="$$tmp" && \
+	  $(BIN)/python manage.py migrate --no-input -v0 && \
+	  $(BIN)/python manage.py seed_demo >/dev/null && \
+	  $(BIN)/python manage.py check_integrity
 
 screenshots: $(VENV)/.installed-dev chromium
 	$(BIN)/python bin/screenshots
