@@ -164,7 +164,8 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Uploaded fieldnote files are kept outside the web root and are never served directly.
+# Uploaded fieldnote files are read into text and not kept; MEDIA_ROOT is outside the web root
+# (a sibling of STATIC_ROOT) and no URL serves it, should anything ever be written there.
 MEDIA_ROOT = VAR_DIR / "uploads"
 UPLOAD_MAX_BYTES = (
     env_int("UPLOAD_MAX_MB", 10, "Largest fieldnote file accepted, in megabytes.") * 1_048_576
@@ -277,6 +278,12 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# A login lasts a working day at most, and ends with the browser: fieldnotes are confidential
+# research data, and a shared ward computer should not stay signed in overnight.
+SESSION_COOKIE_AGE = (
+    env_int("SESSION_HOURS", 12, "Hours a login lasts before signing in again.") * 3600
+)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
