@@ -167,6 +167,7 @@ STORAGES = {
 # Uploaded fieldnote files are read into text and not kept; MEDIA_ROOT is outside the web root
 # (a sibling of STATIC_ROOT) and no URL serves it, should anything ever be written there.
 MEDIA_ROOT = VAR_DIR / "uploads"
+MEDIA_URL = "media/"
 UPLOAD_MAX_BYTES = (
     env_int("UPLOAD_MAX_MB", 10, "Largest fieldnote file accepted, in megabytes.") * 1_048_576
 )

@@ -1,5 +1,6 @@
 """The settings, the README's variable table, production checks and docker-compose.yml."""
 
+import json
 import os
 import re
 import subprocess
@@ -50,6 +51,16 @@ def _manage(*args, env_overrides, tmp_path):
     )
 
 
+def _production(tmp_path):
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": "k3y-" + "x7Qp9Lm2Zr8Vt4Wn6Yb1Hc5Jd0Fg3Ks" * 2,
+        "ALLOWED_HOSTS": "triangulate.example.org",
+        "SITE_URL": "https://triangulate.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+    }
+
+
 def test_production_settings_pass_check_deploy(tmp_path):
     result = _manage(
         "check",
@@ -57,14 +68,60 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "--fail-level",
         "WARNING",
         tmp_path=tmp_path,
-        env_overrides={
-            "DEBUG": "0",
-            "SECRET_KEY": "k3y-" + "x7Qp9Lm2Zr8Vt4Wn6Yb1Hc5Jd0Fg3Ks" * 2,
-            "ALLOWED_HOSTS": "triangulate.example.org",
-        },
+        env_overrides=_production(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+# Printed by a production-configured process, so the values are those DEBUG=0 really gives.
+_SHOW_SETTINGS = """
+import json
+from django.conf import settings
+from exchange.exports import exports_dir
+names = [
+    "DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
+    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_SSL_REDIRECT",
+    "X_FRAME_OPTIONS", "SECURE_REFERRER_POLICY", "SECURE_CONTENT_TYPE_NOSNIFF",
+    "SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE", "STATIC_ROOT", "MEDIA_ROOT",
+    "MEDIA_URL", "STATICFILES_DIRS",
+]
+shown = {name: getattr(settings, name) for name in names}
+shown["EXPORTS"] = exports_dir()
+print(json.dumps(shown, default=str))
+"""
+
+
+def test_production_settings_are_hardened(tmp_path):
+    result = _manage(
+        "shell", "-c", _SHOW_SETTINGS, tmp_path=tmp_path, env_overrides=_production(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.splitlines()[-1])
+    assert shown == {
+        "DEBUG": False,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_SSL_REDIRECT": True,
+        "X_FRAME_OPTIONS": "DENY",
+        "SECURE_REFERRER_POLICY": "same-origin",
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "SESSION_COOKIE_AGE": 12 * 3600,
+        "SESSION_EXPIRE_AT_BROWSER_CLOSE": True,
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(tmp_path / "uploads"),
+        "MEDIA_URL": "/media/",
+        "STATICFILES_DIRS": [str(ROOT / "static")],
+        "EXPORTS": str(tmp_path / "exports"),
+    }
+    # Uploads and exports lie outside everything served as static files.
+    served = [Path(shown["STATIC_ROOT"]), *map(Path, shown["STATICFILES_DIRS"])]
+    for private in (Path(shown["MEDIA_ROOT"]), Path(shown["EXPORTS"])):
+        for root in served:
+            assert not private.is_relative_to(root) and not root.is_relative_to(private)
 
 
 def test_production_settings_refuse_to_start_without_secret_key(tmp_path):
