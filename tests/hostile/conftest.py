@@ -34,9 +34,9 @@ def hostile(max_examples: int) -> settings:
 
 
 def assert_sentence(message: str, where: object = "") -> None:
-    """A clear message: a capitalised sentence ending with a full stop, not a bare exception
-    name, repr or traceback."""
-    assert message, f"empty message for {where!r}"
-    assert re.match(r"[A-Z0-9“\"']", message), f"{message!r} for {where!r}"
+    """A clear message: a sentence ending with a full stop, not a bare exception name, repr or
+    traceback. It may begin with a file name ("project.qde is empty.")."""
+    assert message and message == message.strip(), f"{message!r} for {where!r}"
+    assert not re.match(r"\w*(Error|Exception)\b|<|\[|\(|\{", message), f"{message!r} for {where!r}"
     assert message.rstrip().endswith((".", "?", ")", "”")), f"{message!r} for {where!r}"
     assert "Traceback" not in message, f"{message!r} for {where!r}"
