@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +87,19 @@ def clear_failures(username: str) -> None:
     cache.delete(_key("failures", "user", username.strip().casefold()))
 
 
+def _counting(action, *args):
+    """Runs a cache action; with Redis down, log-in goes on uncounted rather than fail for all."""
+    try:
+        return action(*args)
+    except (RedisError, OSError) as error:
+        logger.warning("Log-in failures not counted: the cache is unreachable (%s)", error)
+        return None
+
+
 class LoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
-        refusal = lockout_message(username, client_address(request))
+        refusal = _counting(lockout_message, username, client_address(request))
         if refusal:
             # An unbound form: a bound one would check the password when the page shows errors.
             form = self.get_form_class()(request, initial={"username": username})
@@ -100,9 +110,9 @@ class LoginView(auth_views.LoginView):
     def form_invalid(self, form):
         username = self.request.POST.get("username", "")
         if username and self.request.POST.get("password"):
-            record_failure(username, client_address(self.request))
+            _counting(record_failure, username, client_address(self.request))
         return super().form_invalid(form)
 
     def form_valid(self, form):
-        clear_failures(self.request.POST.get("username", ""))
+        _counting(clear_failures, self.request.POST.get("username", ""))
         return super().form_valid(form)
