@@ -21,10 +21,11 @@ import pytest
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.test import Client
 from django.urls import reverse
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from coding import reports
 from coding.models import AgreementReport, Excerpt, ExcerptEvent
-from config import db_errors, jobs
+from config import db_errors, jobs, login
 from config.celery import app as celery_app
 from exchange import exports
 from exchange.models import ExportJob
@@ -165,6 +166,19 @@ def test_a_connection_killed_under_the_server_gives_one_503_and_then_recovers(co
 
 
 # --- Redis down ---------------------------------------------------------------------------------
+
+
+def test_with_the_cache_unreachable_log_in_goes_on_uncounted(db, settings):
+    UserFactory(username="ada")
+    down = RedisConnectionError("Error 111 connecting to 127.0.0.1:6380. Connection refused.")
+    with (
+        mock.patch.object(login.cache, "get", side_effect=down),
+        mock.patch.object(login.cache, "delete", side_effect=down),
+    ):
+        response = Client().post(
+            reverse("login"), {"username": "ada", "password": "correct-horse-battery"}
+        )
+    assert (response.status_code, response["Location"]) == (302, reverse("projects:list"))
 
 
 class PrivateRedis:
