@@ -38,34 +38,23 @@ def _own_cache(settings, request):
 
 @pytest.fixture
 def project(db):
-    return ProjectFactory(name="Ward study")
+    return make_project()
 
 
 @pytest.fixture
 def users(project):
     """A user for every role in `project`, plus one who belongs to another project only."""
-    people = {}
-    for role in (Role.PI, Role.CODER, Role.OBSERVER, Role.LAY):
-        user = UserFactory(username=f"the-{role}")
-        MembershipFactory(project=project, user=user, role=role)
-        people[str(role)] = user
-    outsider = UserFactory(username="the-outsider")
-    MembershipFactory(user=outsider, role=Role.PI)
-    people["outsider"] = outsider
-    return people
+    return make_users(project)
 
 
 @pytest.fixture
 def meeting(project):
-    meeting = MeetingFactory(project=project, title="Learning event")
-    AgendaItemFactory(meeting=meeting, title="Welcome")
-    return meeting
+    return make_meeting(project)
 
 
 @pytest.fixture
 def fieldnote(meeting, users):
-    observer = ObserverFactory(project=meeting.project, name="The observer", user=users["observer"])
-    return FieldnoteFactory(meeting=meeting, observer=observer, title="Observer's notes")
+    return make_fieldnote(meeting, users)
 
 
 @pytest.fixture
@@ -78,11 +67,49 @@ def lay_fieldnote(meeting, users):
 
 @pytest.fixture
 def code(project):
-    return CodeFactory(codebook=project.codebook, name="Protest", colour="#a4262c", shortcut="4")
+    return make_code(project)
 
 
 @pytest.fixture
 def excerpt(fieldnote, users, code):
+    return make_excerpt(fieldnote, users, code)
+
+
+# The same things as plain functions, for fixtures of a wider scope (the permission walk).
+
+
+def make_project():
+    return ProjectFactory(name="Ward study")
+
+
+def make_users(project):
+    people = {}
+    for role in (Role.PI, Role.CODER, Role.OBSERVER, Role.LAY):
+        user = UserFactory(username=f"the-{role}")
+        MembershipFactory(project=project, user=user, role=role)
+        people[str(role)] = user
+    outsider = UserFactory(username="the-outsider")
+    MembershipFactory(user=outsider, role=Role.PI)
+    people["outsider"] = outsider
+    return people
+
+
+def make_meeting(project):
+    meeting = MeetingFactory(project=project, title="Learning event")
+    AgendaItemFactory(meeting=meeting, title="Welcome")
+    return meeting
+
+
+def make_fieldnote(meeting, users):
+    observer = ObserverFactory(project=meeting.project, name="The observer", user=users["observer"])
+    return FieldnoteFactory(meeting=meeting, observer=observer, title="Observer's notes")
+
+
+def make_code(project):
+    return CodeFactory(codebook=project.codebook, name="Protest", colour="#a4262c", shortcut="4")
+
+
+def make_excerpt(fieldnote, users, code):
     excerpt = ExcerptFactory(fieldnote=fieldnote, coder=users["coder"], start=0, end=5)
     excerpt.excerpt_codes.create(code=code)
     return excerpt

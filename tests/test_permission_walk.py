@@ -387,6 +387,42 @@ def test_a_name_given_to_two_routes_fails_the_walk():
 
 @pytest.fixture
 def url_kwargs(project, users, meeting, fieldnote, code, excerpt, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return build_url_kwargs(project, users, meeting, fieldnote, code, excerpt, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def walk(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The walk's world, made once for the module in a transaction rolled back at its end. Each
+    test runs in a savepoint inside it (pytest-django's `db`), so what a POST changes is undone
+    before the next test, as if the world were made afresh, at a fraction of the cost."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    from .conftest import (
+        make_code,
+        make_excerpt,
+        make_fieldnote,
+        make_meeting,
+        make_project,
+        make_users,
+    )
+
+    var_dir = tmp_path_factory.mktemp("walk-var")
+    with django_db_blocker.unblock(), override_settings(VAR_DIR=var_dir), transaction.atomic():
+        project = make_project()
+        users = make_users(project)
+        meeting = make_meeting(project)
+        fieldnote = make_fieldnote(meeting, users)
+        code = make_code(project)
+        excerpt = make_excerpt(fieldnote, users, code)
+        kwargs = build_url_kwargs(project, users, meeting, fieldnote, code, excerpt, var_dir)
+        yield {"users": users, "kwargs": kwargs}
+        transaction.set_rollback(True)
+
+
+def build_url_kwargs(project, users, meeting, fieldnote, code, excerpt, var_dir):
+    """An object for every URL parameter of the URLconf, reachable by the walk's roles."""
     from coding.models import ProjectMemo
     from fieldnotes.models import PendingUpload
     from panel.services import create_invitation
@@ -416,8 +452,9 @@ def url_kwargs(project, users, meeting, fieldnote, code, excerpt, settings, tmp_
         "excerpt_id": excerpt.pk,
         "event_id": _changed(excerpt, users["coder"]).pk,
         "token_id": _api_token(project, users["pi"]).pk,
-        **_exchange(project, users, settings, tmp_path),
+        **_exchange(project, users, var_dir),
         **_reliability(project, users, fieldnote, code, excerpt),
+        "var_dir": var_dir,
     }
 
 
@@ -450,15 +487,14 @@ def _reliability(project, users, fieldnote, code, excerpt):
     }
 
 
-def _exchange(project, users, settings, tmp_path):
+def _exchange(project, users, var_dir):
     """A finished export with its file, an import record and a placeholder coder."""
     from exchange.models import ExportJob, ImportRecord
     from projects.models import Membership, Role
     from tests.factories import UserFactory
 
-    settings.VAR_DIR = tmp_path
-    (tmp_path / "exports" / str(project.pk)).mkdir(parents=True)
-    (tmp_path / "exports" / str(project.pk) / "1.qdpx").write_bytes(b"PK")
+    (var_dir / "exports" / str(project.pk)).mkdir(parents=True)
+    (var_dir / "exports" / str(project.pk) / "1.qdpx").write_bytes(b"PK")
     job = ExportJob.objects.create(
         project=project, status=ExportJob.Status.DONE, file_path=f"{project.pk}/1.qdpx", size=2
     )
@@ -503,7 +539,9 @@ def assert_outcome(response, expected, where):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
-def test_url_access(client, users, url_kwargs, name, role, method, htmx):
+def test_url_access(walk, db, settings, client, name, role, method, htmx):
+    users, url_kwargs = walk["users"], walk["kwargs"]
+    settings.VAR_DIR = url_kwargs["var_dir"]
     get_expected, post_expected, data = EXPECTED[name]
     if role != "anonymous":
         client.force_login(users[role])
