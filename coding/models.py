@@ -27,11 +27,13 @@ class Codebook(models.Model):
             children.setdefault(code.parent_id, []).append(code)
         ordered: list[Code] = []
 
-        def walk(parent_id, depth):
-            for code in children.get(parent_id, []):
+        def walk(parent, depth):
+            for code in children.get(parent.pk if parent else None, []):
                 code.depth = depth
+                if parent is not None:
+                    code.parent = parent  # so that `path` needs no query per ancestor
                 ordered.append(code)
-                walk(code.pk, depth + 1)
+                walk(code, depth + 1)
 
         walk(None, 0)
         return ordered
