@@ -98,7 +98,8 @@ def _item_forms(project, item, user, data=None):
     )
     item.marker_forms = marker_forms(suggestions, prefix=prefix, data=data)
     item.word_count = len(item.text.split())
-    if item.revises_id:
+    if item.revises_id and item.ok:
+        # A refused file has no text to carry the excerpts to.
         item.revision = services.preview_revision(item.revises, item.text)
     return item
 
