@@ -43,6 +43,10 @@ class AgendaItemForm(PlainLabelsMixin, forms.ModelForm):
 class BaseAgendaFormSet(forms.BaseInlineFormSet):
     """Agenda items must each lie inside the meeting's span, whatever the meeting form says."""
 
+    default_error_messages = {
+        "too_many_forms": "A meeting can have at most %(num)d agenda items.",
+    }
+
     def __init__(self, *args, meeting_form=None, **kwargs):
         self.meeting_form = meeting_form
         super().__init__(*args, **kwargs)
@@ -70,6 +74,10 @@ class BaseAgendaFormSet(forms.BaseInlineFormSet):
             raise ValidationError("Some agenda items need correcting.")
 
 
+# A posted form count is believed only up to this: Django's own ceiling, 2,000, let one post
+# build and render 2,000 forms (9 seconds, a 3 MB page). No real agenda comes near it.
+MAX_AGENDA_ITEMS = 100
+
 AgendaFormSet = forms.inlineformset_factory(
     Meeting,
     AgendaItem,
@@ -77,4 +85,7 @@ AgendaFormSet = forms.inlineformset_factory(
     formset=BaseAgendaFormSet,
     extra=2,
     can_delete=True,
+    max_num=MAX_AGENDA_ITEMS,
+    absolute_max=MAX_AGENDA_ITEMS,
+    validate_max=True,
 )
