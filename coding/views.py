@@ -230,7 +230,7 @@ def code_recode(request, project_id, code_id):
             excerpt.pk: [
                 by_pk[int(v)]
                 for v in request.POST.getlist(f"e{excerpt.pk}")
-                if v.isdigit() and int(v) in by_pk
+                if v.isdecimal() and int(v) in by_pk
             ]
             for excerpt in excerpts
         }

@@ -37,7 +37,7 @@ STATUSES = {"open": "Open", "settled": "Settled", "all": "All"}
 
 
 def _number(value):
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isdecimal() else None
 
 
 @dataclass(frozen=True)
@@ -390,7 +390,7 @@ def _offset(value, name):
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not value.isdecimal():
         raise ValidationError(f"The {name} must be a whole number of characters, like 120.")
     return int(value)
 

@@ -116,7 +116,7 @@ def _error(message, status=400):
 
 
 def _codes_from(request, project):
-    ids = [int(v) for v in request.POST.getlist("codes") if v.isdigit()]
+    ids = [int(v) for v in request.POST.getlist("codes") if v.isdecimal()]
     codes = list(
         Code.objects.select_related("codebook").filter(codebook__project=project, pk__in=ids)
     )
@@ -240,7 +240,7 @@ def excerpt_delete(request, project_id, excerpt_id):
         event = services.delete_excerpt(
             excerpt=excerpt,
             user=request.user,
-            revision=int(revision) if revision.isdigit() else None,
+            revision=int(revision) if revision.isdecimal() else None,
         )
     except services.ExcerptConflict as conflict:
         return _error(" ".join(conflict.messages), status=409)

@@ -24,10 +24,10 @@ class View:
     def from_request(cls, data, *, user, role):
         """Coders see their own coding; a PI sees everyone's, or the coders ticked."""
         code = data.get("code", "")
-        code = int(code) if code.isdigit() else None
+        code = int(code) if code.isdecimal() else None
         if role != "pi":
             return cls(coders=[user.pk], code=code)
-        chosen = [int(value) for value in data.getlist("coder") if value.isdigit()]
+        chosen = [int(value) for value in data.getlist("coder") if value.isdecimal()]
         return cls(coders=chosen or None, code=code)
 
     def query(self) -> str:

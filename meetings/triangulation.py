@@ -56,7 +56,7 @@ FIRST_WORDS = 12
 
 
 def _ints(values) -> tuple[int, ...]:
-    return tuple(dict.fromkeys(int(value) for value in values if str(value).isdigit()))
+    return tuple(dict.fromkeys(int(value) for value in values if str(value).isdecimal()))
 
 
 @dataclass(frozen=True)

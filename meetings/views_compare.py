@@ -29,7 +29,7 @@ MODE_LABELS = {
 
 
 def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+    return int(value) if value and str(value).isdecimal() else None
 
 
 @require_GET
