@@ -202,7 +202,10 @@ def excerpt_change(request, project_id, excerpt_id):
         except ValidationError as error:
             return _error(" ".join(error.messages))
     if "codes" in request.POST or request.POST.get("set_codes") == "1":
-        fields["codes"] = _codes_from(request, project)
+        try:
+            fields["codes"] = _codes_from(request, project)
+        except ValidationError as error:
+            return _error(" ".join(error.messages))
     if "memo" in request.POST:
         fields["memo"] = request.POST["memo"]
     if "unsure" in request.POST:
