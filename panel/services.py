@@ -92,9 +92,11 @@ def save_draft(*, invitation: LayInvitation, name: str, answers: dict[str, str])
     """Keeps what the person has typed so far. Answers to prompts are keyed by the prompt's text."""
     _check_open(invitation)
     draft, _ = LayDraft.objects.select_for_update().get_or_create(invitation=invitation)
-    draft.name = name.strip()[:200]
+    # NUL cannot be stored in PostgreSQL text or JSON, and nobody types it.
+    draft.name = name.replace("\x00", "").strip()[:200]
     known = set(invitation.meeting.prompts) | set(draft.answers)
-    draft.answers = {**draft.answers, **{k: v for k, v in answers.items() if k in known}}
+    answers = {k: v.replace("\x00", "") for k, v in answers.items() if k in known}
+    draft.answers = {**draft.answers, **answers}
     draft.save()
     LayInvitation.objects.filter(pk=invitation.pk).update(last_used_at=timezone.now())
     return draft
