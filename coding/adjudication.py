@@ -236,7 +236,8 @@ def _take_back(disagreement, *, user) -> None:
 
 @transaction.atomic
 def add_comment(*, disagreement, user, text: str) -> DisagreementComment:
-    text = text.strip()
+    # NUL cannot be stored in a PostgreSQL text column, and nobody types it.
+    text = text.replace("\x00", "").strip()
     if not text:
         raise ValidationError("Write something before posting a comment.")
     if len(text) > COMMENT_MAX_LENGTH:
