@@ -48,7 +48,8 @@ MAX_LABEL = 200
 @transaction.atomic
 def create_token(*, project, user, label: str, days: int | None = None) -> tuple[ApiToken, str]:
     """A new token for `user` in `project`; returns it with the raw key, which is never stored."""
-    label = label.strip()
+    # NUL cannot be stored in a PostgreSQL text column, and nobody types it.
+    label = label.replace("\x00", "").strip()
     if not label:
         raise ValidationError("Give the token a label, such as “R scripts on my laptop”.")
     if len(label) > MAX_LABEL:
