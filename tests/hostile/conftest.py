@@ -3,7 +3,8 @@
 The profile is registered here and given to each test as the parent of its own `settings`, not
 loaded as the default: loading it would change every other hypothesis test collected after this
 directory. It is derandomized so that CI runs the same inputs every time and a failure can be
-repeated; set HOSTILE_RANDOM=1 to explore new inputs locally.
+repeated; set HOSTILE_RANDOM=1 to explore new inputs locally, and HOSTILE_SCALE=10 to try ten
+times as many.
 """
 
 import os
@@ -29,8 +30,8 @@ HOSTILE = settings.get_profile("hostile")
 
 
 def hostile(max_examples: int) -> settings:
-    """The hostile profile with this many examples."""
-    return settings(HOSTILE, max_examples=max_examples)
+    """The hostile profile with this many examples (times HOSTILE_SCALE)."""
+    return settings(HOSTILE, max_examples=max_examples * int(os.environ.get("HOSTILE_SCALE", 1)))
 
 
 def assert_sentence(message: str, where: object = "") -> None:
