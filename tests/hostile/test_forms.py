@@ -27,7 +27,8 @@ from tests.test_permission_walk import EXPECTED, OK, ROUTES, url_kwargs  # noqa:
 from .conftest import hostile
 
 SCRIPT = "<script>alert(1)</script>"
-ERROR_STATUSES = {400, 403, 404, 405, 409, 413, 422, 429}
+# 410: a lay link that has been revoked or has expired.
+ERROR_STATUSES = {400, 403, 404, 405, 409, 410, 413, 422, 429}
 ALLOWED_STATUSES = {200, 204, 302, 303, *ERROR_STATUSES}
 POST_URLS = sorted(name for name, (_, post, _) in EXPECTED.items() if post["pi"] != 405)
 GET_PAGES = sorted(name for name, (get, _, _) in EXPECTED.items() if get["pi"] == OK)
