@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/triangulate
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export DEBUG ?= 1
+# Test processes for the tests that need neither a worker nor a browser (pytest-xdist; each has
+# its own test database). Two suit the two cores these machines have.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install install-dev lint format chromium screenshots clean
 
@@ -44,9 +47,11 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 
 test: $(VENV)/.installed-dev chromium lint
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -n $(TEST_WORKERS) -m "not integration and not browser"
+	@echo "== a real Celery worker on Redis, and Chromium (one at a time: they share Redis and ports) =="
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -m "integration or browser"
 	@echo "== the embedded default: SQLite, no Redis =="
-	DATABASE_URL= REDIS_URL= CELERY_BROKER_URL= $(BIN)/pytest -m "not integration and not browser" -q
+	DATABASE_URL= REDIS_URL= CELERY_BROKER_URL= $(BIN)/pytest -n $(TEST_WORKERS) -m "not integration and not browser" -q
 	@echo "== check_integrity over the demo study, in a throwaway SQLite database =="
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  export DATABASE_URL= REDIS_URL= CELERY_BROKER_URL= VAR_DIR="$$tmp" && \
